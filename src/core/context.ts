@@ -1,0 +1,93 @@
+import type { SchedulerLike } from 'rxjs';
+import type { Counters } from './metrics.js';
+import type { Envelope, Position } from './envelope.js';
+import type { ErrorCode } from './errors.js';
+
+/** A record Sluice could not process, with everything needed to find, fix and replay it. */
+export interface DeadLetter {
+  readonly pipeline: string;
+  /** Operator that rejected the record, such as `parse-json` or `window`. */
+  readonly stage: string;
+  readonly code: ErrorCode;
+  readonly reason: string;
+  readonly partition: string;
+  readonly position: Position;
+  /** Original bytes: UTF-8 text, or `base64:` followed by the bytes when they are not text. */
+  readonly raw: string | undefined;
+  /** Event time when one had been assigned. */
+  readonly time?: number;
+}
+
+/** Where records that leave the stream go. Both are synchronous hand-offs to an output queue. */
+export interface Outlets {
+  deadLetter(entry: DeadLetter): void;
+  late(entry: DeadLetter): void;
+}
+
+/**
+ * What an operator instance knows about the partition it runs in. Time is injected through
+ * `scheduler` (never read from `Date`), so virtual-time tests drive it.
+ */
+export interface PartitionContext {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly scheduler: SchedulerLike;
+  readonly counters: Counters;
+  /** Takes an event out of the stream into the dead-letter output, with a reason. */
+  deadLetter(env: Envelope, stage: string, code: ErrorCode, reason: string): void;
+  /** Takes a late event out of the stream: counted, and sent to the late output if configured. */
+  late(env: Envelope, reason: string): void;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Original bytes as dead-letter text: UTF-8 when they decode, otherwise `base64:…`. */
+export function rawText(raw: Envelope['raw']): string | undefined {
+  if (raw === undefined || typeof raw === 'string') return raw;
+  try {
+    return utf8.decode(raw);
+  } catch {
+    return 'base64:' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  }
+}
+
+/** Builds the dead-letter entry for an envelope. */
+export function deadLetterOf(pipeline: string, env: Envelope, stage: string, code: ErrorCode, reason: string): DeadLetter {
+  const entry: DeadLetter = {
+    pipeline,
+    stage,
+    code,
+    reason,
+    partition: env.partition,
+    position: env.position,
+    raw: rawText(env.raw),
+  };
+  return Number.isFinite(env.time) ? { ...entry, time: env.time } : entry;
+}
+
+export interface ContextOptions {
+  readonly pipeline: string;
+  readonly partition: string;
+  readonly scheduler: SchedulerLike;
+  readonly counters: Counters;
+  readonly outlets: Outlets;
+}
+
+/** The context handed to every operator instance of one partition. */
+export function createPartitionContext(options: ContextOptions): PartitionContext {
+  const { pipeline, partition, scheduler, counters, outlets } = options;
+  return {
+    pipeline,
+    partition,
+    scheduler,
+    counters,
+    deadLetter(env, stage, code, reason) {
+      counters.inc('dead_lettered');
+      outlets.deadLetter(deadLetterOf(pipeline, env, stage, code, reason));
+    },
+    late(env, reason) {
+      counters.inc('late');
+      outlets.late(deadLetterOf(pipeline, env, 'window', 'LATE', reason));
+    },
+  };
+}
