@@ -1,0 +1,29 @@
+/**
+ * An aggregate folds the events of one window into an accumulator and turns it into a result.
+ *
+ * `merge` combines two accumulators of the same key (sessions that merge, partials from several
+ * partitions); it may update and return `into`, and must leave `other` untouched. Aggregates
+ * without `merge` still work everywhere: Sluice then keeps the window's values and folds them
+ * at firing time (see `buffered`).
+ *
+ * `check` rejects a value the aggregate cannot take (a string where a number is needed), before
+ * any aggregate of the window has seen the event, so the event goes whole to the dead-letter
+ * output instead of half-counted.
+ *
+ * `slot` lets several outputs share one accumulator: `p50`, `p95` and `p99` of one field read
+ * the same sketch.
+ */
+export interface Aggregate<A = unknown, R = unknown> {
+  create(): A;
+  add(acc: A, event: unknown): A;
+  merge?(into: A, other: A): A;
+  result(acc: A): R;
+  check?(event: unknown): string | undefined;
+  readonly slot?: string;
+}
+
+/** Named outputs of a window: each name becomes a field of the result. */
+export type AggregateMap = Readonly<Record<string, Aggregate>>;
+
+/** The result fields an {@link AggregateMap} produces. */
+export type AggregateResults<M extends AggregateMap> = { [K in keyof M]: M[K] extends Aggregate<unknown, infer R> ? R : never };

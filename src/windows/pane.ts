@@ -1,0 +1,41 @@
+import type { TimerTarget } from './timers.js';
+
+/** Bounds of a window, `[start, end)` in epoch ms. */
+export interface Bounds {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The state of one key's window: its accumulator and how often it fired. */
+export interface Pane extends TimerTarget, Bounds {
+  readonly keyString: string;
+  readonly keyValue: unknown;
+  readonly acc: unknown[];
+  /** Firings so far; the next firing has revision `firings`. */
+  firings: number;
+  alive: boolean;
+  /** Fired sessions this pane absorbed and not yet reported; emitted with its next firing. */
+  supersedes: Bounds[] | undefined;
+}
+
+export function newPane(keyString: string, keyValue: unknown, start: number, end: number, acc: unknown[]): Pane {
+  return { keyString, keyValue, start, end, acc, firings: 0, alive: true, supersedes: undefined };
+}
+
+/** Flink's intersection rule for session windows: overlapping or touching windows merge. */
+export function intersects(a: Bounds, start: number, end: number): boolean {
+  return a.start <= end && a.end >= start;
+}
+
+/**
+ * Fired windows a merged session replaces: each one that already fired, plus what they in turn
+ * had replaced and not yet reported.
+ */
+export function supersededBy(merged: readonly Pane[]): Bounds[] | undefined {
+  let out: Bounds[] | undefined;
+  for (const pane of merged) {
+    if (pane.supersedes) (out ??= []).push(...pane.supersedes);
+    if (pane.firings > 0) (out ??= []).push({ start: pane.start, end: pane.end });
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+import { Observable } from 'rxjs';
+import type { Operator } from '../core/operator.js';
+import { batch, watermark, type Element } from '../core/elements.js';
+import type { Envelope } from '../core/envelope.js';
+import { ErrorCode, UserError, messageOf } from '../core/errors.js';
+import { compilePath, isValidPath } from '../core/paths.js';
+import { toMillis } from '../core/duration.js';
+import { toEpochMillis } from './event-time.js';
+
+/** How event time and watermarks are derived; see {@link withWatermarks}. */
+export interface WatermarkOptions<T> {
+  /** Field path holding epoch ms or ISO-8601, or a function returning either (or a Date). */
+  readonly time: string | ((value: T) => unknown);
+  /** How far out of order events may arrive (default 0). */
+  readonly maxOutOfOrderness?: string | number;
+  /**
+   * After this long (wall clock) without input a partition counts as idle: it stops holding back
+   * results combined across partitions, and follows their watermark. Default: never idle.
+   */
+  readonly idleTimeout?: string | number;
+}
+
+/** Normalised watermark settings. */
+export interface WatermarkSpec {
+  readonly maxOutOfOrderness: number;
+  readonly idleTimeout: number | undefined;
+}
+
+export function watermarkSpec<T>(options: WatermarkOptions<T>): WatermarkSpec {
+  const maxOutOfOrderness = toMillis(options.maxOutOfOrderness ?? 0, 'max out-of-orderness');
+  const idle = options.idleTimeout === undefined ? undefined : toMillis(options.idleTimeout, 'idle timeout');
+  if (idle !== undefined && idle <= 0) throw new UserError(ErrorCode.BAD_DEFINITION, 'idle timeout must be greater than zero');
+  return { maxOutOfOrderness, idleTimeout: idle };
+}
+
+/**
+ * Assigns event time to each event and generates watermarks with bounded out-of-orderness,
+ * exactly as Flink's `BoundedOutOfOrdernessWatermarks`: watermark = max event time seen −
+ * maxOutOfOrderness − 1 ms. It advances per event, never per batch: each event is stamped with
+ * the watermark in effect just before it, and a `Watermark` element follows every batch that
+ * advanced it. Events with no time, or a time that is not epoch ms or ISO-8601, are dead-lettered.
+ *
+ * @example s.parseJson().withWatermarks({ time: 'ts', maxOutOfOrderness: '5s' })
+ * @see window
+ */
+export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> {
+  const { maxOutOfOrderness } = watermarkSpec(options);
+  const field = typeof options.time === 'string' ? options.time : undefined;
+  if (field !== undefined && !isValidPath(field)) throw new UserError(ErrorCode.BAD_DEFINITION, `time: '${field}' is not a field path`);
+  const read = typeof options.time === 'string' ? compilePath(options.time) : options.time;
+  const describe = field === undefined ? 'time function result' : `time field '${field}'`;
+
+  return (ctx) => (source) =>
+    new Observable<Element<T>>((subscriber) => {
+      let maxSeen = Number.NEGATIVE_INFINITY;
+      let current = Number.NEGATIVE_INFINITY;
+      let emitted = Number.NEGATIVE_INFINITY;
+      return source.subscribe({
+        next(element) {
+          if (element.kind !== 'batch') {
+            subscriber.next(element);
+            return;
+          }
+          const events = element.events;
+          let n = 0;
+          for (let i = 0; i < events.length; i++) {
+            const env = events[i] as Envelope<T>;
+            let raw: unknown;
+            try {
+              raw = (read as (v: T) => unknown)(env.value);
+            } catch (err) {
+              ctx.deadLetter(env, 'watermarks', ErrorCode.OPERATOR_FAILED, `time function failed: ${messageOf(err)}`);
+              continue;
+            }
+            if (raw === undefined || raw === null) {
+              ctx.deadLetter(env, 'watermarks', ErrorCode.MISSING_TIME, `missing ${describe}`);
+              continue;
+            }
+            const time = toEpochMillis(raw);
+            if (Number.isNaN(time)) {
+              ctx.deadLetter(env, 'watermarks', ErrorCode.BAD_TIME, `${describe} is not epoch milliseconds or an ISO-8601 time: ${preview(raw)}`);
+              continue;
+            }
+            env.time = time;
+            env.wm = current;
+            if (time > maxSeen) {
+              maxSeen = time;
+              current = maxSeen - maxOutOfOrderness - 1;
+            }
+            events[n++] = env;
+          }
+          events.length = n;
+          subscriber.next(batch(events));
+          if (current > emitted) {
+            emitted = current;
+            subscriber.next(watermark(current));
+          }
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
+
+function preview(value: unknown): string {
+  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? text.slice(0, 57) + '...' : text;
+}

@@ -1,0 +1,209 @@
+import type { Element } from '../core/elements.js';
+import type { Envelope } from '../core/envelope.js';
+import type { PartitionContext } from '../core/context.js';
+import { ErrorCode } from '../core/errors.js';
+import type { CompositeAggregate } from './aggregates/composite.js';
+import type { WindowAssigner } from './assigners.js';
+import { Combiner } from './combiner.js';
+import type { Bounds, Pane } from './pane.js';
+import { windowResult, type WindowResult } from './result.js';
+import { WindowOperator } from './window-operator.js';
+
+export interface WindowStageOptions {
+  readonly pipeline: string;
+  readonly assigner: WindowAssigner;
+  readonly aggregate: CompositeAggregate;
+  readonly allowedLateness: number;
+  /** Wall-clock time without input after which a partition is idle; undefined: never. */
+  readonly idleTimeout: number | undefined;
+  /** Keep per-partition results (partition in their id) instead of combining them. */
+  readonly perPartition: boolean;
+  /** Contexts of the partitions feeding the stage, by partition id. */
+  readonly partitions: ReadonlyMap<string, PartitionContext>;
+  /** Wall clock for idleness (the scheduler's `now`). */
+  readonly now: () => number;
+}
+
+interface PartitionState {
+  readonly ctx: PartitionContext;
+  readonly operator: WindowOperator;
+  ended: boolean;
+  idle: boolean;
+  lastInput: number;
+}
+
+/**
+ * The windowing step of a run: one {@link WindowOperator} per partition, and (unless
+ * per-partition) a {@link Combiner} that merges their results per key and window once the
+ * minimum watermark of the partitions passes. Idle partitions are left out of that minimum and
+ * follow it instead, so their own windows fire with everyone else's — as Flink's idleness does
+ * for a keyed window after a shuffle. Everything happens synchronously in `handle`.
+ */
+export class WindowStage {
+  /** Watermark of the stage's output: the minimum over active partitions, never decreasing. */
+  watermark = Number.NEGATIVE_INFINITY;
+
+  private readonly options: WindowStageOptions;
+  private readonly states = new Map<string, PartitionState>();
+  private readonly combiner: Combiner | undefined;
+  private output: Envelope<WindowResult>[] = [];
+
+  constructor(options: WindowStageOptions) {
+    this.options = options;
+    const merging = options.assigner.kind === 'session';
+    if (!options.perPartition) {
+      this.combiner = new Combiner({
+        merging,
+        aggregate: options.aggregate,
+        allowedLateness: options.allowedLateness,
+        openElsewhere: (key, start, end) => {
+          for (const state of this.states.values()) if (state.operator.hasOpenSession(key, start, end)) return true;
+          return false;
+        },
+        listener: {
+          fire: (pane, revision, acc, supersedes) => this.emit(pane, revision, acc, undefined, supersedes),
+          latePartial: (partition, pane) => {
+            const ctx = this.states.get(partition)?.ctx;
+            ctx?.counters.inc('late_partials');
+            // the partial summarises many events; report it once, with its window
+            ctx?.late(this.partialEnvelope(partition, pane), `partial result for window [${pane.start}, ${pane.end}) arrived after the combined window closed`);
+          },
+        },
+      });
+    }
+    for (const [partition, ctx] of options.partitions) this.addPartition(partition, ctx);
+  }
+
+  /** Processes one element of one partition; returns the results it produced, in order. */
+  handle(partition: string, element: Element<unknown>): Envelope<WindowResult>[] {
+    const state = this.states.get(partition);
+    if (state === undefined) throw new Error(`window stage: unknown partition ${partition}`);
+    state.lastInput = this.options.now();
+    state.idle = false;
+    switch (element.kind) {
+      case 'batch':
+        for (const env of element.events) state.operator.process(env);
+        break;
+      case 'watermark':
+        state.operator.advance(element.time);
+        break;
+      case 'end':
+        state.operator.advance(Number.POSITIVE_INFINITY);
+        state.ended = true;
+        break;
+      case 'barrier':
+        break;
+    }
+    this.combiner?.retryWaiting();
+    this.advanceCombined();
+    return this.take();
+  }
+
+  /** Marks partitions without input for the idle timeout as idle; returns results this released. */
+  checkIdle(): Envelope<WindowResult>[] {
+    const timeout = this.options.idleTimeout;
+    if (timeout === undefined) return [];
+    const now = this.options.now();
+    let changed = false;
+    for (const state of this.states.values()) {
+      if (!state.ended && !state.idle && now - state.lastInput >= timeout) {
+        state.idle = true;
+        changed = true;
+      }
+    }
+    if (changed) this.advanceCombined();
+    return this.take();
+  }
+
+  /** True once every partition has ended. */
+  get finished(): boolean {
+    for (const state of this.states.values()) if (!state.ended) return false;
+    return true;
+  }
+
+  private addPartition(partition: string, ctx: PartitionContext): void {
+    const state: PartitionState = {
+      ctx,
+      ended: false,
+      idle: false,
+      lastInput: this.options.now(),
+      operator: new WindowOperator({
+        assigner: this.options.assigner,
+        aggregate: this.options.aggregate,
+        allowedLateness: this.options.allowedLateness,
+        listener: {
+          fire: (pane, revision, supersedes) => this.partitionFired(partition, pane, revision, supersedes),
+          late: (env, reason) => ctx.late(env, reason),
+          reject: (env, reason) => ctx.deadLetter(env, 'window', ErrorCode.BAD_FIELD, reason),
+          // Per event, not per batch: the combined watermark must move exactly when a
+          // partition's does, or batch boundaries would change the order of results. Only a
+          // partition that held the minimum can move it.
+          advanced: (previous) => {
+            if (!state.idle && previous <= this.watermark) this.advanceCombined();
+          },
+        },
+      }),
+    };
+    this.states.set(partition, state);
+  }
+
+  private partitionFired(partition: string, pane: Pane, revision: number, supersedes: readonly Bounds[] | undefined): void {
+    if (this.combiner !== undefined) this.combiner.partial(partition, pane, supersedes);
+    else this.emit(pane, revision, pane.acc, partition, supersedes);
+  }
+
+  /** Moves the output watermark to the minimum of active partitions; idle ones follow it. */
+  private advanceCombined(): void {
+    let min = Number.POSITIVE_INFINITY;
+    let open = 0;
+    let active = 0;
+    for (const state of this.states.values()) {
+      if (state.ended) continue;
+      open++;
+      if (state.idle) continue;
+      active++;
+      if (state.operator.watermark < min) min = state.operator.watermark;
+    }
+    // all remaining partitions idle: time stands still, as in Flink
+    if (open > 0 && active === 0) return;
+    if (!(min > this.watermark)) return;
+    this.watermark = min;
+    for (const state of this.states.values()) {
+      if (state.idle && !state.ended && state.operator.watermark < min) state.operator.advance(min);
+    }
+    this.combiner?.advance(min);
+  }
+
+  private emit(pane: Pane, revision: number, acc: unknown[], partition: string | undefined, supersedes: readonly Bounds[] | undefined): void {
+    const value = windowResult(this.options.pipeline, pane, revision, this.options.aggregate.result(acc), partition, supersedes);
+    this.output.push({
+      value,
+      time: pane.end - 1,
+      wm: this.watermark,
+      key: pane.keyString,
+      keyValue: pane.keyValue,
+      partition: partition ?? '*',
+      position: { windowStart: pane.start, windowEnd: pane.end },
+      raw: undefined,
+    });
+  }
+
+  private take(): Envelope<WindowResult>[] {
+    const out = this.output;
+    this.output = [];
+    return out;
+  }
+
+  private partialEnvelope(partition: string, pane: Pane): Envelope {
+    return {
+      value: undefined,
+      time: pane.end - 1,
+      wm: this.watermark,
+      key: pane.keyString,
+      keyValue: pane.keyValue,
+      partition,
+      position: { windowStart: pane.start, windowEnd: pane.end },
+      raw: JSON.stringify({ key: pane.keyValue, windowStart: pane.start, windowEnd: pane.end }),
+    };
+  }
+}
