@@ -1,0 +1,27 @@
+import { InvalidArgumentError, type Command } from 'commander';
+
+/** Where the CLI writes: results may own stdout, so reports go to stderr. */
+export interface CliIo {
+  readonly report: (line: string) => void;
+}
+
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('must be a positive whole number.');
+  }
+  return Number(value);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Flags every pipeline-running command takes. */
+export function addRunFlags(command: Command): Command {
+  return command
+    .option('--sink <url>', 'where results go: file:PATH, stdout: or stderr: (repeat for several; default stdout:)', collect)
+    .option('--dead-letter <url>', 'where rejected records go, with their reason (default stderr:)')
+    .option('--late <drop|url>', 'late events: drop (counted) or a sink URL to keep them (default drop)')
+    .option('--per-partition', 'keep one result per partition instead of combining partitions')
+    .option('--batch-size <n>', 'events per batch read from the source (default 4096)', positiveInteger);
+}

@@ -1,0 +1,61 @@
+import type { Sink, Source } from '../core/connectors.js';
+import { ErrorCode, UserError } from '../core/errors.js';
+import { fileSource } from '../ingest/file/index.js';
+import { openFileSink } from '../sinks/file/index.js';
+import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
+
+/** A source or sink address as written on the command line: `scheme:rest`. */
+export interface EndpointUrl {
+  readonly scheme: string;
+  readonly rest: string;
+}
+
+const SOURCES = 'file:PATH_OR_GLOB';
+const SINKS = 'file:PATH, stdout: or stderr:';
+
+/** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
+export function parseEndpoint(text: string, flag: string): EndpointUrl {
+  const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(text);
+  if (!m || (m[1] as string).length < 2) {
+    throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}' is not a URL; write it as scheme:address, for example file:${text === '' ? 'events.jsonl' : text}`);
+  }
+  return { scheme: (m[1] as string).toLowerCase(), rest: m[2] as string };
+}
+
+/** `file:x`, `file://x` and `file:///abs/x` all name a path. */
+function filePath(url: EndpointUrl, text: string, flag: string): string {
+  const path = url.rest.startsWith('//') ? url.rest.slice(2) : url.rest;
+  if (path === '') throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}' has no path; write file:PATH`);
+  return path;
+}
+
+/** Builds the source a `--source` URL names; nothing is read until the run opens it. */
+export function sourceFor(text: string, options: { batchSize?: number | undefined }): Source {
+  const url = parseEndpoint(text, '--source');
+  switch (url.scheme) {
+    case 'file':
+      return fileSource({ path: filePath(url, text, '--source'), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    default:
+      throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unsupported scheme '${url.scheme}:'; supported: ${SOURCES}`);
+  }
+}
+
+/**
+ * Resolves a sink URL (`--sink`, `--dead-letter`, `--late`) to a function that opens it. URLs are
+ * checked here, synchronously, so a typo in any of them fails before any file is created.
+ */
+export function sinkOpener(text: string, flag = '--sink'): () => Promise<Sink> {
+  const url = parseEndpoint(text, flag);
+  switch (url.scheme) {
+    case 'file': {
+      const path = filePath(url, text, flag);
+      return () => openFileSink({ path });
+    }
+    case 'stdout':
+    case 'stderr':
+      if (url.rest !== '') throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': ${url.scheme}: takes no address; write ${url.scheme}:`);
+      return async () => (url.scheme === 'stdout' ? stdoutSink() : stderrSink());
+    default:
+      throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': unsupported scheme '${url.scheme}:'; supported: ${SINKS}`);
+  }
+}

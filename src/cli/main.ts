@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { isUserError } from '../core/errors.js';
+import { aggregateCommand } from './aggregate.js';
+import { runCommand } from './run-module.js';
+import type { CliIo } from './common.js';
+
+/** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/** Builds the `sluice` program. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('sluice')
+    .description('event-time stream processing for Kinesis, Kafka and files')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `sluice: ${text.slice(7)}` : text) });
+  aggregateCommand(program, io);
+  runCommand(program, io);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. User mistakes get one line on stderr, never a stack. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const io: CliIo = { report: (line) => process.stderr.write(line + '\n') };
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its one-line message (or help/version)
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (isUserError(err)) {
+      io.report(`sluice: ${err.message}`);
+      return err.code === 'UNWRITABLE_OUTPUT' || err.code === 'UNREADABLE_INPUT' ? EXIT.FAILED : EXIT.USAGE;
+    }
+    io.report(`sluice: internal error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return EXIT.FAILED;
+  }
+}
