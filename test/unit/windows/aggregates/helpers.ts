@@ -1,0 +1,53 @@
+import type { Aggregate } from '../../../../src/windows/aggregates/index.js';
+
+/** Runs events through an aggregate the way a window does: check, then add. */
+export function fold<A, R>(aggregate: Aggregate<A, R>, events: readonly unknown[]): A {
+  let acc = aggregate.create();
+  for (const event of events) {
+    const problem = aggregate.check?.(event);
+    if (problem !== undefined) throw new Error(`unexpected check failure: ${problem}`);
+    acc = aggregate.add(acc, event);
+  }
+  return acc;
+}
+
+/** Folds events and returns the result. */
+export function run<A, R>(aggregate: Aggregate<A, R>, events: readonly unknown[]): R {
+  return aggregate.result(fold(aggregate, events));
+}
+
+/** Splits `items` at the given cut points (any numbers; they are reduced modulo the length). */
+export function split<T>(items: readonly T[], cuts: readonly number[]): T[][] {
+  const points = [...new Set(cuts.map((c) => (items.length === 0 ? 0 : c % (items.length + 1))))].sort((a, b) => a - b);
+  const chunks: T[][] = [];
+  let start = 0;
+  for (const point of points) {
+    chunks.push(items.slice(start, point));
+    start = point;
+  }
+  chunks.push(items.slice(start));
+  return chunks;
+}
+
+/** Deterministic permutation of `items` driven by `seed`. */
+export function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  const random = mulberry32(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Small seeded PRNG, so that generated distributions are the same on every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
