@@ -13,11 +13,17 @@ export function buildProgram(io: CliIo): Command {
     .description('event-time stream processing for Kinesis, Kafka and files')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `sluice: ${text.slice(7)}` : text) });
+    .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
   aggregateCommand(program, io);
   runCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
+}
+
+/** Commander's `error: …` plus its `(Did you mean …?)` hint, as one `sluice: …` line. */
+function oneLine(text: string): string {
+  const line = text.trim().replace(/\s*\n\s*/g, ' ');
+  return (line.startsWith('error: ') ? `sluice: ${line.slice(7)}` : line) + '\n';
 }
 
 /** Runs the CLI; returns the exit code. User mistakes get one line on stderr, never a stack. */

@@ -34,10 +34,19 @@ export async function loadPipeline(modulePath: string): Promise<PipelineDefiniti
     }
   } catch (err) {
     if (isUserError(err)) throw err;
-    throw new UserError(ErrorCode.BAD_DEFINITION, `cannot load pipeline module '${modulePath}': ${messageOf(err).split('\n')[0]}`, { cause: err });
+    // keep the lines that say what and where (esbuild puts the location on the second line)
+    const detail = messageOf(err)
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('at '))
+      .slice(0, 2)
+      .join(' ');
+    throw new UserError(ErrorCode.BAD_DEFINITION, `cannot load pipeline module '${modulePath}': ${detail}`, { cause: err });
   }
-  const candidate = loaded['default'] ?? loaded['pipeline'];
-  if (!isPipelineDefinition(candidate)) {
+  // a module compiled to CommonJS (no "type": "module") arrives as { default: { default: … } }
+  const inner = loaded['default'] as Record<string, unknown> | undefined;
+  const candidate = [loaded['default'], loaded['pipeline'], inner?.['default'], inner?.['pipeline']].find(isPipelineDefinition);
+  if (candidate === undefined) {
     throw new UserError(
       ErrorCode.BAD_DEFINITION,
       `'${modulePath}' does not export a pipeline; write: export default definePipeline('name', (s) => …)`,

@@ -54,7 +54,10 @@ export function keyBy<T>(by: string | readonly string[] | ((value: T, env: Envel
           continue outer;
         }
         values.push(value);
-        keyValue[fields[f] as string] = value;
+        const name = fields[f] as string;
+        // plain assignment to "__proto__" would set the prototype, not a field
+        if (name === '__proto__') Object.defineProperty(keyValue, name, { value, enumerable: true, writable: true, configurable: true });
+        else keyValue[name] = value;
       }
       env.key = canonicalKey(values);
       env.keyValue = keyValue;

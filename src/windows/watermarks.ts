@@ -103,6 +103,15 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  let text: string;
+  if (typeof value === 'string') text = `'${value}'`;
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
   return text.length > 60 ? text.slice(0, 57) + '...' : text;
 }
