@@ -43,7 +43,11 @@ export class Combiner {
   private readonly waiting = new Set<CombinedPane>();
 
   private readonly onFire = (pane: CombinedPane): void => this.tryFire(pane);
-  private readonly onCleanup = (pane: CombinedPane): void => this.retire(pane);
+  // A session still waiting for another partition has not fired: its state must outlive its
+  // cleanup time until it does (retryWaiting retires it then).
+  private readonly onCleanup = (pane: CombinedPane): void => {
+    if (!this.waiting.has(pane)) this.retire(pane);
+  };
 
   constructor(options: CombinerOptions) {
     this.options = options;
@@ -77,6 +81,7 @@ export class Combiner {
       else if (!this.options.openElsewhere(pane.keyString, pane.start, pane.end)) {
         this.waiting.delete(pane);
         this.fire(pane);
+        if (this.isLate(pane.end)) this.retire(pane);
       }
     }
   }

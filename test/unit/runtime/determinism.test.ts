@@ -114,3 +114,19 @@ describe('combining partitions', () => {
     expect(pp.map((r) => r['id'])).not.toContain(c[0]?.['id']);
   });
 });
+
+describe('combining sessions across partitions (regressions)', () => {
+  it('keeps a due session that waits for a touching session of another partition', async () => {
+    // p1's session [195,202) is due at watermark 201 but p0 still holds [202,209), which touches
+    // it; the combined session must wait and merge, not be cleaned up unfired
+    const definition = definePipeline('s', (s) =>
+      s.parseJson().withWatermarks({ time: 't' }).keyBy('k').window({ assign: session(7), aggregate: { n: count() } }),
+    );
+    const e = (t: number): string => JSON.stringify({ k: 'a', t, v: 0 });
+    const run = await runMemory(definition, { p0: [e(0), e(0), e(0), e(202)], p1: [e(0), e(0), e(195)], p2: [e(0)] }, { batchSizes: () => [3] });
+    expect(run.results.map((l) => JSON.parse(l) as { windowStart: number; windowEnd: number; n: number }).map((r) => [r.windowStart, r.windowEnd, r.n])).toEqual([
+      [0, 7, 6],
+      [195, 209, 2],
+    ]);
+  });
+});
