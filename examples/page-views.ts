@@ -2,7 +2,7 @@
  * Page views per page and minute from the bundled clickstream sample, with the 95th percentile
  * of dwell time. Run it with:
  *
- *   node bin/sluice.js run examples/page-views.ts
+ *   bin/sluice run examples/page-views.ts
  *
  * `--source file:other.jsonl` reads another input; `--sink file:out.jsonl` writes elsewhere.
  */

@@ -23,5 +23,5 @@ export function addRunFlags(command: Command): Command {
     .option('--dead-letter <url>', 'where rejected records go, with their reason (default stderr:)')
     .option('--late <drop|url>', 'late events: drop (counted) or a sink URL to keep them (default drop)')
     .option('--per-partition', 'keep one result per partition instead of combining partitions')
-    .option('--batch-size <n>', 'events per batch read from the source (default 4096)', positiveInteger);
+    .option('--batch-size <n>', 'events per batch read from the source (default 1024)', positiveInteger);
 }

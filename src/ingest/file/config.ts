@@ -1,7 +1,11 @@
 import { ErrorCode, UserError } from '../../core/errors.js';
 
-/** Records per batch unless told otherwise: large enough to amortise per-batch costs. */
-export const DEFAULT_BATCH_SIZE = 4096;
+/**
+ * Records per batch unless told otherwise: large enough to amortise per-batch costs, small enough
+ * that a batch's parsed events rarely outlive a young-generation GC (npm run bench: 1024 beat 4096
+ * by ~15%).
+ */
+export const DEFAULT_BATCH_SIZE = 1024;
 
 /** Bytes per file read: large reads keep the per-line cost dominated by splitting, not I/O. */
 export const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -35,7 +39,7 @@ export interface FileSourceConfig {
 /**
  * Checks file source options and fills in defaults; throws `UserError(BAD_OPTION)` on bad values.
  *
- * @example fileSourceConfig({ path: 'a.jsonl' }) // { path: 'a.jsonl', batchSize: 4096, chunkBytes: 1048576 }
+ * @example fileSourceConfig({ path: 'a.jsonl' }) // { path: 'a.jsonl', batchSize: 1024, chunkBytes: 1048576 }
  * @see FileSourceOptions
  */
 export function fileSourceConfig(options: FileSourceOptions): FileSourceConfig {

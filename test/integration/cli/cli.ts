@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'vitest';
 
-/** The repository root: the CLI runs from here, as `node bin/sluice.js …`. */
+/** The repository root: the CLI runs from here, as `bin/sluice …`. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
@@ -30,10 +30,10 @@ export interface CliResult {
   readonly outLines: string[];
 }
 
-/** Runs `node bin/sluice.js ...args` from the repository root and collects its output. */
+/** Runs `bin/sluice ...args` from the repository root and collects its output. */
 export function sluice(args: readonly string[], options: { uid?: number; gid?: number; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'sluice.js'), ...args], {
+    const child = spawn(join(ROOT, 'bin', 'sluice'), args, {
       cwd: options.cwd ?? ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid === undefined ? {} : { uid: options.uid }),
