@@ -6,19 +6,15 @@ import type { PartitionReader } from '../../../src/core/connectors.js';
 import type { Raw } from '../../../src/core/envelope.js';
 import { ErrorCode, UserError } from '../../../src/core/errors.js';
 import { fileSource } from '../../../src/ingest/file/index.js';
-import { linesOf, readAll, tempDir } from './file-helpers.js';
+import { readBack, tempDir } from './file-helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(() => cleanup());
 
-async function readFile(name: string, content: string | Uint8Array, options: { batchSize?: number; chunkBytes?: number } = {}) {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  const read = await readAll(fileSource({ path, ...options }));
-  return linesOf(read.get(path));
-}
+const readFile = (name: string, content: string | Uint8Array, options: { batchSize?: number; chunkBytes?: number } = {}) =>
+  readBack(dir, name, content, options);
 
 describe('file source: gzip', () => {
   it('decompresses files that start with the gzip magic bytes, whatever their name', async () => {

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PartitionReader, Source } from '../../../src/core/connectors.js';
 import type { Envelope, Raw } from '../../../src/core/envelope.js';
+import { fileSource } from '../../../src/ingest/file/index.js';
 
 /** A fresh directory under the OS temp dir, removed by the returned cleanup. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -28,4 +29,12 @@ export async function readAll(source: Source): Promise<Map<string, Envelope<Raw>
 /** `[value, line]` pairs, the shape most assertions compare. */
 export function linesOf(envelopes: readonly Envelope<Raw>[] | undefined): [Raw, number | string | undefined][] {
   return (envelopes ?? []).map((env) => [env.value, env.position['line']]);
+}
+
+/** Writes `content` to `dir/name` and reads it back through the file source as [raw, line] pairs. */
+export async function readBack(dir: string, name: string, content: string | Uint8Array, options: { batchSize?: number; chunkBytes?: number } = {}) {
+  const path = join(dir, name);
+  await writeFile(path, content);
+  const read = await readAll(fileSource({ path, ...options }));
+  return linesOf(read.get(path));
 }

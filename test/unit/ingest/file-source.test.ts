@@ -3,19 +3,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, UserError } from '../../../src/core/errors.js';
 import { fileSource } from '../../../src/ingest/file/index.js';
-import { batchesOf, linesOf, readAll, tempDir } from './file-helpers.js';
+import { batchesOf, linesOf, readBack, tempDir } from './file-helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(() => cleanup());
 
-async function readFile(name: string, content: string | Uint8Array, options: { batchSize?: number; chunkBytes?: number } = {}) {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  const read = await readAll(fileSource({ path, ...options }));
-  return linesOf(read.get(path));
-}
+const readFile = (name: string, content: string | Uint8Array, options: { batchSize?: number; chunkBytes?: number } = {}) =>
+  readBack(dir, name, content, options);
 
 describe('file source: lines', () => {
   it('yields one envelope per line with value and raw equal to the line, at { file, line }', async () => {
