@@ -37,7 +37,3 @@ export function watermark(time: number): Watermark {
 }
 
 export const END: EndOfPartition = Object.freeze({ kind: 'end' });
-
-export function isBatch<T>(element: Element<T>): element is Batch<T> {
-  return element.kind === 'batch';
-}

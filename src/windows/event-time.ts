@@ -1,11 +1,6 @@
-import type { FieldGetter } from '../core/paths.js';
-
 /** ISO-8601 date or date-time; a date-time without a zone is read as UTC. */
 const ISO = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 const DIGITS = /^-?\d{1,16}$/;
-
-/** Why a time value could not be read; `undefined` when it was missing altogether. */
-export type TimeProblem = 'missing' | 'invalid';
 
 /**
  * Reads an event time as epoch milliseconds from a number (epoch ms, fractions floored), a string
@@ -35,9 +30,4 @@ function isRealDate(iso: string): boolean {
   const day = Number(iso.slice(8, 10));
   const check = new Date(Date.UTC(year, month - 1, day));
   return check.getUTCFullYear() === year && check.getUTCMonth() === month - 1 && check.getUTCDate() === day;
-}
-
-/** Builds a reader of event time from a field getter or a user function. */
-export function timeReader<T>(get: FieldGetter | ((value: T) => unknown)): (value: T) => number {
-  return (value) => toEpochMillis((get as (v: T) => unknown)(value));
 }

@@ -219,6 +219,6 @@ export class WindowOperator {
   }
 
   private lateReason(env: Envelope): string {
-    return `event time ${env.time} is behind watermark ${this.watermark} by more than the allowed lateness of ${this.lateness} ms`;
+    return `every window of event time ${env.time} has closed: watermark ${this.watermark} ≥ window end − 1 + allowed lateness (${this.lateness} ms)`;
   }
 }

@@ -94,7 +94,6 @@ export class WindowStage {
       case 'barrier':
         break;
     }
-    this.combiner?.retryWaiting();
     this.advanceCombined();
     return this.take();
   }

@@ -85,7 +85,7 @@ describe('sluice aggregate: late events', () => {
         pipeline: 'aggregate',
         stage: 'window',
         code: 'LATE',
-        reason: 'event time 2000 is behind watermark 14999 by more than the allowed lateness of 0 ms',
+        reason: 'every window of event time 2000 has closed: watermark 14999 ≥ window end − 1 + allowed lateness (0 ms)',
         partition: input,
         position: { file: input, line: 3 },
         raw: lines[2],
