@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, expectOneLineError, lockFile, scratch, sluice, unreadableAs, writeJsonl } from './cli.js';
+import { ensureBuilt, expectOneLineError, lockFile, scratch, sluice, writeJsonl } from './cli.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -101,12 +101,12 @@ describe('sluice aggregate: unreadable input (exit 1, one line naming the file)'
   });
 
   it('a file without read permission', async () => {
-    // Root reads any file, so when the tests run as root the CLI runs as nobody (see unreadableAs).
+    // as root, the CLI runs without the capabilities that bypass file modes (see sluice())
     const locked = await scratch();
     try {
       const path = await writeJsonl(join(locked.dir, 'locked.jsonl'), [{ k: 'a', t: 1, v: 1 }]);
-      await lockFile(path, locked.dir);
-      const line = expectOneLineError(await sluice(aggregate({ '--source': `file:${path}` }), unreadableAs()), 1);
+      await lockFile(path);
+      const line = expectOneLineError(await sluice(aggregate({ '--source': `file:${path}` }), { respectFileModes: true }), 1);
       expect(line).toBe(`sluice: cannot read '${path}': permission denied`);
     } finally {
       await locked.cleanup();

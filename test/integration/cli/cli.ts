@@ -31,14 +31,14 @@ export interface CliResult {
 }
 
 /** Runs `bin/sluice ...args` from the repository root and collects its output. */
-export function sluice(args: readonly string[], options: { uid?: number; gid?: number; cwd?: string } = {}): Promise<CliResult> {
+export function sluice(args: readonly string[], options: { respectFileModes?: boolean; cwd?: string } = {}): Promise<CliResult> {
+  const bin = join(ROOT, 'bin', 'sluice');
+  // Root reads files whatever their mode. Without the two capabilities that let it, root obeys
+  // file modes like anyone else, while the repository (owned by root) stays readable.
+  const asRoot = options.respectFileModes === true && process.getuid?.() === 0;
+  const [command, argv] = asRoot ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', bin, ...args]] : [bin, [...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(join(ROOT, 'bin', 'sluice'), args, {
-      cwd: options.cwd ?? ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.uid === undefined ? {} : { uid: options.uid }),
-      ...(options.gid === undefined ? {} : { gid: options.gid }),
-    });
+    const child = spawn(command, argv, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -111,15 +111,7 @@ export function summaryOf(result: CliResult): Summary {
 }
 
 /** Makes `path` unreadable for the user the CLI will run as; see `unreadableAs`. */
-export async function lockFile(path: string, dir: string): Promise<void> {
-  await chmod(dir, 0o755);
+export async function lockFile(path: string): Promise<void> {
   await chmod(path, 0o000);
 }
 
-/**
- * Root reads files whatever their mode, so a permission test run as root spawns the CLI as
- * `nobody` (uid/gid 65534) instead; the repository and node stay readable for everyone.
- */
-export function unreadableAs(): { uid?: number; gid?: number } {
-  return process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-}
