@@ -110,7 +110,7 @@ export function summaryOf(result: CliResult): Summary {
   return { eventsIn: Number(m[1]), resultsOut: Number(m[2]), late: Number(m[3]), deadLettered: Number(m[4]) };
 }
 
-/** Makes `path` unreadable for the user the CLI will run as; see `unreadableAs`. */
+/** Makes `path` unreadable, for a CLI started with `respectFileModes`. */
 export async function lockFile(path: string): Promise<void> {
   await chmod(path, 0o000);
 }
