@@ -12,6 +12,14 @@
  *
  * `slot` lets several outputs share one accumulator: `p50`, `p95` and `p99` of one field read
  * the same sketch.
+ *
+ * `save` and `load` turn an accumulator into plain JSON data for checkpoints and back; `load`
+ * must rebuild an accumulator that behaves exactly as the saved one (same results, same merges).
+ * Without them the accumulator itself must be plain JSON data (numbers, strings, arrays, plain
+ * objects), which `CompositeAggregate` deep-copies both ways. Numbers may be ±Infinity or NaN:
+ * the checkpoint codec keeps them; it is not relied on to keep the sign of zero, so the
+ * built-ins save -0 as `"-0"`. Checkpoints are taken while the window goes on: what `save`
+ * returns must share nothing mutable with `acc`, and what `load` returns nothing with `saved`.
  */
 export interface Aggregate<A = unknown, R = unknown> {
   create(): A;
@@ -19,6 +27,8 @@ export interface Aggregate<A = unknown, R = unknown> {
   merge?(into: A, other: A): A;
   result(acc: A): R;
   check?(event: unknown): string | undefined;
+  save?(acc: A): unknown;
+  load?(saved: unknown): A;
   readonly slot?: string;
 }
 

@@ -1,5 +1,7 @@
+import { ErrorCode, UserError } from '../../core/errors.js';
 import type { Aggregate, AggregateMap } from './aggregate.js';
 import { type Buffered, buffered } from './reduce.js';
+import { copyPlain } from './saved.js';
 
 /**
  * Options of {@link CompositeAggregate}.
@@ -20,9 +22,9 @@ export interface CompositeOptions {
  *
  * Outputs whose aggregates have the same `slot` (or are the same object) share one accumulator,
  * updated once per event: `p50:x,p95:x,p99:x` keep a single sketch, `sum:x,avg:x` a single exact
- * sum. Sharing assumes that aggregates of one slot create, add, merge and check alike; only
- * their `result` may differ. Result fields follow the map's key order (which, for JavaScript
- * objects, puts integer-like names such as `"1"` first).
+ * sum. Sharing assumes that aggregates of one slot create, add, merge, check, save and load
+ * alike; only their `result` may differ. Result fields follow the map's key order (which, for
+ * JavaScript objects, puts integer-like names such as `"1"` first).
  *
  * @example
  * const agg = new CompositeAggregate({ n: count(), p95: p95('ms') }, { needsMerge: false });
@@ -48,6 +50,8 @@ export class CompositeAggregate {
   private readonly outputSlots: number[];
   /** Aggregate whose `result` produces each output. */
   private readonly outputs: Aggregate[];
+  /** The outputs of each slot, quoted and joined, for error messages. */
+  private readonly slotLabels: string[];
 
   constructor(map: AggregateMap, options: CompositeOptions) {
     const names = Object.keys(map);
@@ -79,6 +83,12 @@ export class CompositeAggregate {
       }
     }
     this.slots = slots;
+    this.slotLabels = slots.map((_, i) =>
+      names
+        .filter((_, j) => this.outputSlots[j] === i)
+        .map((name) => `'${name}'`)
+        .join(', '),
+    );
     this.checks = slots.filter((aggregate) => aggregate.check !== undefined);
     this.mergeable = slots.every((aggregate) => aggregate.merge !== undefined);
     this.names = names;
@@ -165,5 +175,57 @@ export class CompositeAggregate {
       else out[name] = value;
     }
     return out;
+  }
+
+  /**
+   * The accumulators of a window as plain JSON data for a checkpoint, one entry per slot: each
+   * slot's `save`, or a deep copy of an accumulator that is plain data already. Shared slots
+   * are saved once; buffered slots save their raw events. Nothing in the result is shared with
+   * `acc`, so the window may go on changing while the checkpoint is written.
+   *
+   * @example const saved = agg.save(acc); // [3, { relativeAccuracy: 0.01, count: 3, … }]
+   * @see CompositeAggregate.load
+   */
+  save(acc: unknown[]): unknown[] {
+    const slots = this.slots;
+    const out = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      out[i] = slot.save ? slot.save(acc[i]) : copyPlain(acc[i], `the accumulator of ${this.slotLabels[i]!}`);
+    }
+    return out;
+  }
+
+  /**
+   * New accumulators from what {@link CompositeAggregate.save} returned (after a trip through
+   * the checkpoint codec): they answer, merge and take events exactly as the saved ones did,
+   * and share nothing with `saved`. Throws a `UserError(BAD_CHECKPOINT)` when `saved` does not
+   * fit this window's aggregates.
+   *
+   * @example const acc = agg.load(saved);
+   * @see CompositeAggregate.save
+   */
+  load(saved: unknown): unknown[] {
+    const slots = this.slots;
+    if (!Array.isArray(saved) || saved.length !== slots.length) {
+      const got = Array.isArray(saved) ? `${saved.length} states` : typeof saved;
+      throw new UserError(
+        ErrorCode.BAD_CHECKPOINT,
+        `checkpoint: the window's aggregates need ${slots.length} saved states, got ${got}; was the checkpoint taken with other aggregates?`,
+      );
+    }
+    const acc = new Array<unknown>(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      try {
+        acc[i] = slot.load ? slot.load(saved[i]) : copyPlain(saved[i], `the saved state of ${this.slotLabels[i]!}`);
+      } catch (err) {
+        if (err instanceof UserError && err.code === ErrorCode.BAD_CHECKPOINT) {
+          throw new UserError(ErrorCode.BAD_CHECKPOINT, `checkpoint: output ${this.slotLabels[i]!}: ${err.message}`, { cause: err });
+        }
+        throw err;
+      }
+    }
+    return acc;
   }
 }

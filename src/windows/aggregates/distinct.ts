@@ -1,6 +1,7 @@
 import { canonicalKey } from '../../core/keys.js';
 import { compilePath } from '../../core/paths.js';
 import type { Aggregate } from './aggregate.js';
+import { badSaved, isPlainObject } from './saved.js';
 
 /**
  * Accumulator of `distinct`: primitives by value, objects and arrays by canonical JSON.
@@ -28,6 +29,7 @@ export interface DistinctAcc {
  */
 export function distinct(field: string): Aggregate<DistinctAcc, number> {
   const get = compilePath(field);
+  const slot = 'distinct:' + field;
   return {
     create: () => ({ values: new Set(), objects: new Set() }),
     add: (acc, event) => {
@@ -45,6 +47,21 @@ export function distinct(field: string): Aggregate<DistinctAcc, number> {
       return into;
     },
     result: (acc) => acc.values.size + acc.objects.size,
-    slot: 'distinct:' + field,
+    // Arrays in insertion order; JSON keeps 1 and "1" apart, and objects are already strings.
+    save: (acc) => ({ values: [...acc.values], objects: [...acc.objects] }),
+    load: (saved) => loadDistinct(saved, slot),
+    slot,
   };
+}
+
+function loadDistinct(saved: unknown, slot: string): DistinctAcc {
+  const expected = '{ values: (number | string | boolean)[], objects: string[] }';
+  if (!isPlainObject(saved)) throw badSaved(slot, expected, saved);
+  const { values, objects } = saved;
+  if (!Array.isArray(values) || !Array.isArray(objects)) throw badSaved(slot, expected, saved);
+  // Objects and arrays only ever live in `objects`, as canonical keys: one in `values` would be
+  // counted by identity.
+  if (!values.every((v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) throw badSaved(slot, expected, saved);
+  if (!objects.every((k) => typeof k === 'string')) throw badSaved(slot, expected, saved);
+  return { values: new Set<unknown>(values), objects: new Set(objects as string[]) };
 }

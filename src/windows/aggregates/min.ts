@@ -1,6 +1,7 @@
 import { compilePath } from '../../core/paths.js';
 import type { Aggregate } from './aggregate.js';
 import { numericCheck } from './numeric-field.js';
+import { loadBox, saveBox } from './saved.js';
 
 /**
  * Smallest value of a numeric field (`null`/missing skipped); `null` when the window had none.
@@ -28,6 +29,9 @@ export function min(field: string): Aggregate<{ value: number }, number | null> 
     },
     result: (acc) => (acc.value === Infinity ? null : acc.value),
     check: numericCheck(field, get),
+    // The box is updated in place: the saved state is a copy, and each load builds a new box.
+    save: saveBox,
+    load: (saved) => loadBox(saved, 'min:' + field),
     slot: 'min:' + field,
   };
 }

@@ -3,6 +3,7 @@ import { ErrorCode, UserError } from '../../core/errors.js';
 import { compilePath } from '../../core/paths.js';
 import type { Aggregate } from './aggregate.js';
 import { numericCheck } from './numeric-field.js';
+import { badSaved, isPlainObject, loadNumber, saveNumber } from './saved.js';
 
 /** The store type is not exported by the package's entry point. */
 type DenseStore = DDSketch['store'];
@@ -47,15 +48,119 @@ export function mergeSketch(into: DDSketch, other: DDSketch): void {
 
 function addBins(into: DenseStore, from: DenseStore): void {
   if (from.count === 0) return;
-  const bins = from.bins;
-  for (let i = 0; i < bins.length; i++) {
+  addCounts(into, from.bins, from.offset);
+}
+
+/**
+ * Adds `bins[i]` to key `offset + i` of `into`. The outermost non-empty keys go first, so the
+ * store grows to the whole range at once: in key order, every step past the end would grow it
+ * by one chunk and move all its bins, quadratic in the range (70,000 keys span the doubles).
+ */
+function addCounts(into: DenseStore, bins: readonly number[], offset: number): void {
+  let first = 0;
+  while (first < bins.length && bins[first] === 0) first++;
+  if (first === bins.length) return;
+  let last = bins.length - 1;
+  while (bins[last] === 0) last--;
+  into.add(offset + first, bins[first]!);
+  if (last === first) return;
+  into.add(offset + last, bins[last]!);
+  for (let i = first + 1; i < last; i++) {
     const n = bins[i]!;
-    if (n !== 0) into.add(i + from.offset, n);
+    if (n !== 0) into.add(offset + i, n);
   }
+}
+
+/**
+ * A DDSketch as plain data (what `saveSketch` writes): per store, the counts of the keys from
+ * `offset` on, trimmed to the first and last non-empty key, and the summary. `min`, `max` and
+ * `sum` go through `saveNumber`, so -0 survives JSON.
+ */
+interface SavedSketch {
+  readonly relativeAccuracy: number;
+  readonly count: number;
+  readonly zeroCount: number;
+  readonly min: number | string;
+  readonly max: number | string;
+  readonly sum: number | string;
+  readonly positive: SavedStore;
+  readonly negative: SavedStore;
+}
+
+interface SavedStore {
+  readonly offset: number;
+  readonly bins: number[];
+}
+
+/**
+ * A percentile accumulator as plain data, for checkpoints; `null` stays `null`.
+ *
+ * The library's `toProto` is not used: it is binary, and its `fromProto` drops min and max.
+ * Only per-key counts are kept, not the store's layout (its padding and centring), because
+ * answers and merges depend on the counts alone; `loadSketch` adds them back through
+ * `DenseStore.add` as `mergeSketch` does, avoiding the merge bugs noted there.
+ */
+function saveSketch(acc: PercentileAcc): SavedSketch | null {
+  if (acc === null) return null;
+  return {
+    relativeAccuracy: RELATIVE_ACCURACY,
+    count: acc.count,
+    zeroCount: acc.zeroCount,
+    min: saveNumber(acc.min),
+    max: saveNumber(acc.max),
+    sum: saveNumber(acc.sum),
+    positive: saveStore(acc.store),
+    negative: saveStore(acc.negativeStore),
+  };
+}
+
+function saveStore(store: DenseStore): SavedStore {
+  const bins = store.bins;
+  let first = 0;
+  while (first < bins.length && bins[first] === 0) first++;
+  if (first === bins.length) return { offset: 0, bins: [] };
+  let last = bins.length - 1;
+  while (bins[last] === 0) last--;
+  return { offset: store.offset + first, bins: bins.slice(first, last + 1) };
+}
+
+/** The sketch {@link saveSketch} saved, as a new DDSketch; `slot` names it in errors. */
+function loadSketch(saved: unknown, slot: string): PercentileAcc {
+  if (saved === null) return null;
+  const bad = () => badSaved(slot, 'a saved sketch (relativeAccuracy, count, zeroCount, min, max, sum, positive, negative) or null', saved);
+  if (!isPlainObject(saved) || saved['relativeAccuracy'] !== RELATIVE_ACCURACY) throw bad();
+  const { count, zeroCount } = saved;
+  const min = loadNumber(saved['min']);
+  const max = loadNumber(saved['max']);
+  const sum = loadNumber(saved['sum']);
+  if (!isCount(count) || !isCount(zeroCount) || min === undefined || max === undefined || sum === undefined) throw bad();
+  const sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+  if (!loadStore(sketch.store, saved['positive']) || !loadStore(sketch.negativeStore, saved['negative'])) throw bad();
+  if (count !== sketch.store.count + sketch.negativeStore.count + zeroCount) throw bad();
+  sketch.zeroCount = zeroCount;
+  sketch.count = count;
+  sketch.min = min;
+  sketch.max = max;
+  sketch.sum = sum;
+  return sketch;
+}
+
+/** Adds the saved counts to an empty store; false when `saved` is not a saved store. */
+function loadStore(store: DenseStore, saved: unknown): boolean {
+  if (!isPlainObject(saved)) return false;
+  const { offset, bins } = saved;
+  if (!Number.isSafeInteger(offset) || !Array.isArray(bins) || !bins.every(isCount)) return false;
+  addCounts(store, bins, offset as number);
+  return true;
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
 function sketchParts(field: string): Omit<Aggregate<PercentileAcc, unknown>, 'result'> {
   const get = compilePath(field);
+  const slot = 'sketch:' + field;
   return {
     create: () => null,
     add: (acc, event) => {
@@ -73,8 +178,10 @@ function sketchParts(field: string): Omit<Aggregate<PercentileAcc, unknown>, 're
       return target;
     },
     check: numericCheck(field, get),
+    save: saveSketch,
+    load: (saved) => loadSketch(saved, slot),
     // One sketch per field, whatever quantiles are read from it.
-    slot: 'sketch:' + field,
+    slot,
   };
 }
 

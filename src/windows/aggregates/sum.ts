@@ -2,6 +2,7 @@ import { compilePath } from '../../core/paths.js';
 import type { Aggregate } from './aggregate.js';
 import { addExact, exactValue, mergeExact } from './exact-sum.js';
 import { numericCheck } from './numeric-field.js';
+import { badSaved, isPlainObject, loadNumber, saveNumber } from './saved.js';
 
 /**
  * Accumulator shared by `sum` and `avg` of one field: the exact sum and how many values it holds.
@@ -26,6 +27,7 @@ export interface SumAcc {
  */
 export function sumParts(field: string): Omit<Aggregate<SumAcc, unknown>, 'result'> & { readonly slot: string } {
   const get = compilePath(field);
+  const slot = 'sum:' + field;
   return {
     create: () => ({ partials: [], n: 0 }),
     add: (acc, event) => {
@@ -42,8 +44,25 @@ export function sumParts(field: string): Omit<Aggregate<SumAcc, unknown>, 'resul
       return into;
     },
     check: numericCheck(field, get),
-    slot: 'sum:' + field,
+    // Partials are updated in place: the saved state is a copy, and each load builds new arrays.
+    save: (acc) => ({ partials: acc.partials.map(saveNumber), n: acc.n }),
+    load: (saved) => loadSum(saved, slot),
+    slot,
   };
+}
+
+function loadSum(saved: unknown, slot: string): SumAcc {
+  const expected = '{ partials: number[], n: integer }';
+  if (!isPlainObject(saved)) throw badSaved(slot, expected, saved);
+  const { partials, n } = saved;
+  if (!Array.isArray(partials) || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw badSaved(slot, expected, saved);
+  const out: number[] = [];
+  for (const part of partials as unknown[]) {
+    const value = loadNumber(part);
+    if (value === undefined) throw badSaved(slot, expected, saved);
+    out.push(value);
+  }
+  return { partials: out, n };
 }
 
 /**

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import {
   type Aggregate,
+  type AggregateMap,
   avg,
   CompositeAggregate,
   count,
@@ -14,7 +15,9 @@ import {
   reduce,
   sum,
 } from '../../../../src/windows/aggregates/index.js';
-import { shuffle, split } from './helpers.js';
+import { DDSketch } from '@datadog/sketches-js';
+import { ErrorCode, UserError } from '../../../../src/core/errors.js';
+import { checkpointRoundTrip, shuffle, split } from './helpers.js';
 
 function runAll(agg: CompositeAggregate, events: readonly unknown[]): unknown[] {
   const acc = agg.create();
@@ -170,3 +173,221 @@ describe('CompositeAggregate', () => {
     expect(Object.keys(result)).toEqual(['__proto__']);
   });
 });
+
+/** A reducer whose accumulator is a Set: it needs save and load. */
+const pageSet = () =>
+  reduce({
+    create: () => new Set<string>(),
+    add: (acc: Set<string>, e: { c: string }) => {
+      acc.add(e.c);
+    },
+    merge: (into: Set<string>, other: Set<string>) => {
+      for (const c of other) into.add(c);
+    },
+    result: (acc) => [...acc].sort().join(''),
+    save: (acc) => [...acc],
+    load: (saved) => new Set(saved as string[]),
+  });
+
+/** A mutable box without save or load: plain data the composite copies. */
+const boxed = (): Aggregate<{ n: number }, number> => ({
+  create: () => ({ n: 0 }),
+  add: (acc) => {
+    acc.n++;
+    return acc;
+  },
+  merge: (into, other) => {
+    into.n += other.n;
+    return into;
+  },
+  result: (acc) => acc.n,
+});
+
+describe('CompositeAggregate checkpoints', () => {
+  const everything = (needsMerge: boolean) =>
+    new CompositeAggregate(
+      {
+        n: count(),
+        s: sum('x'),
+        a: avg('x'),
+        lo: min('x'),
+        hi: max('x'),
+        u: distinct('x'),
+        p50: p50('x'),
+        p95: p95('x'),
+        p99: p99('x'),
+        c: concat(),
+        set: pageSet(),
+        box: boxed(),
+      },
+      { needsMerge },
+    );
+  const events = fc
+    .array(
+      fc.record({
+        x: fc.oneof(fc.integer({ min: -1e6, max: 1e6 }).map((i) => i / 8), fc.constantFrom(0.1, null, 1, -1, 0, -0, Number.MAX_VALUE)),
+        c: fc.constantFrom('a', 'b', 'c'),
+      }),
+      { maxLength: 50 },
+    )
+    .map((records) => records.map((r, i) => ({ ...r, i })));
+  const checkpoint = (agg: CompositeAggregate, acc: unknown[]) => agg.load(checkpointRoundTrip(agg.save(acc)));
+
+  it.each([false, true])('resumes from a checkpoint with the results of an uninterrupted run (needsMerge: %s)', (needsMerge) => {
+    const agg = everything(needsMerge);
+    fc.assert(
+      fc.property(events, fc.nat(), (events, cut) => {
+        const at = cut % (events.length + 1);
+        const acc = checkpoint(agg, runAll(agg, events.slice(0, at)));
+        for (const event of events.slice(at)) agg.add(acc, event);
+        expect(agg.result(acc)).toEqual(agg.result(runAll(agg, events)));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('merges loaded accumulators as it merges the saved ones', () => {
+    const agg = everything(true);
+    fc.assert(
+      fc.property(events, fc.nat(), (events, cut) => {
+        const at = cut % (events.length + 1);
+        const first = () => runAll(agg, events.slice(0, at));
+        const second = () => runAll(agg, events.slice(at));
+        const expected = first();
+        agg.merge(expected, second());
+        const loaded = checkpoint(agg, first());
+        const other = checkpoint(agg, second());
+        const before = agg.result(other);
+        agg.merge(loaded, other);
+        expect(agg.result(loaded)).toEqual(agg.result(expected));
+        agg.add(loaded, { x: 5, c: 'z' });
+        expect(agg.result(other)).toEqual(before);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('loads accumulators that share nothing with the saved ones or the saved data', () => {
+    const agg = everything(true);
+    const start = [{ x: 1, c: 'a' }, { x: 2, c: 'b' }];
+    const acc = runAll(agg, start);
+    const saved = agg.save(acc);
+    const text = JSON.stringify(checkpointRoundTrip(saved));
+    const loaded = agg.load(saved);
+    const again = agg.load(saved);
+    agg.add(loaded, { x: 100, c: 'z' });
+    expect(agg.result(acc)).toEqual(agg.result(runAll(agg, start)));
+    agg.add(acc, { x: -100, c: 'y' });
+    expect(agg.result(loaded)).toEqual(agg.result(runAll(agg, [...start, { x: 100, c: 'z' }])));
+    expect(agg.result(again)).toEqual(agg.result(runAll(agg, start)));
+    expect(JSON.stringify(checkpointRoundTrip(saved))).toBe(text);
+  });
+
+  it('saves one state per slot, and the loaded accumulators still share them', () => {
+    const agg = new CompositeAggregate(
+      { p50: p50('ms'), p95: p95('ms'), p99: p99('ms'), total: sum('ms'), mean: avg('ms'), n: count(), n2: count() },
+      { needsMerge: false },
+    );
+    const values = Array.from({ length: 100 }, (_, i) => ({ ms: i + 1 }));
+    const saved = agg.save(runAll(agg, values));
+    expect(saved).toHaveLength(3);
+    expect(saved[0]).toMatchObject({ count: 100, min: 1, max: 100 });
+    expect(saved[1]).toEqual({ partials: [5050], n: 100 });
+    expect(saved[2]).toBe(100);
+    const loaded = agg.load(checkpointRoundTrip(saved));
+    expect(loaded).toHaveLength(3);
+    expect(loaded[0]).toBeInstanceOf(DDSketch);
+    for (const ms of [1000, 2000, 3000, 4000, 5000, 6000]) agg.add(loaded, { ms });
+    // One sketch took each event once: every quantile moved as an unsplit run's did.
+    const whole = agg.result(runAll(agg, [...values, ...[1000, 2000, 3000, 4000, 5000, 6000].map((ms) => ({ ms }))]));
+    expect(agg.result(loaded)).toEqual(whole);
+    expect((loaded[0] as DDSketch).count).toBe(106);
+    expect(whole.p99).toBeGreaterThan(1000);
+  });
+
+  it('saves buffered slots as their raw events when merges are needed, and the accumulator otherwise', () => {
+    const buffering = new CompositeAggregate({ n: count(), s: concat() }, { needsMerge: true });
+    const events = [{ c: 'a' }, { c: 'b' }];
+    const acc = runAll(buffering, events);
+    const saved = buffering.save(acc);
+    expect(saved).toEqual([2, events]);
+    const loaded = buffering.load(checkpointRoundTrip(saved));
+    buffering.merge(loaded, runAll(buffering, [{ c: 'c' }]));
+    expect(buffering.result(loaded)).toEqual({ n: 3, s: 'abc' });
+    expect(buffering.result(acc)).toEqual({ n: 2, s: 'ab' });
+    expect((saved[1] as unknown[]).length).toBe(2);
+
+    const folding = new CompositeAggregate({ n: count(), s: concat() }, { needsMerge: false });
+    expect(folding.save(runAll(folding, events))).toEqual([2, 'ab']);
+  });
+
+  it('saves a buffered slot shared by several outputs once', () => {
+    const shared = (name: string): Aggregate<{ n: number }, string> => ({
+      create: () => ({ n: 0 }),
+      add: (acc) => {
+        acc.n++;
+        return acc;
+      },
+      result: (acc) => `${name}:${acc.n}`,
+      slot: 'buffered-slot',
+    });
+    const agg = new CompositeAggregate({ a: shared('a'), b: shared('b') }, { needsMerge: true });
+    const saved = agg.save(runAll(agg, [1, 2]));
+    expect(saved).toEqual([[1, 2]]);
+    const loaded = agg.load(checkpointRoundTrip(saved));
+    agg.merge(loaded, runAll(agg, [3]));
+    expect(agg.result(loaded)).toEqual({ a: 'a:3', b: 'b:3' });
+  });
+
+  it('copies the accumulators of aggregates without save and load', () => {
+    const agg = new CompositeAggregate({ box: boxed() }, { needsMerge: false });
+    const acc = runAll(agg, [1, 2]);
+    const saved = agg.save(acc);
+    expect(saved).toEqual([{ n: 2 }]);
+    expect(saved[0]).not.toBe(acc[0]);
+    agg.add(acc, 3);
+    expect(saved).toEqual([{ n: 2 }]);
+    const loaded = agg.load(saved);
+    expect(loaded[0]).not.toBe(saved[0]);
+    agg.add(loaded, 4);
+    expect(saved).toEqual([{ n: 2 }]);
+    expect(agg.result(acc)).toEqual({ box: 3 });
+  });
+
+  it('refuses to save an accumulator that is not plain data, naming its outputs', () => {
+    const sets: Aggregate<Set<unknown>, number> = { create: () => new Set(), add: (acc, e) => acc.add(e), result: (acc) => acc.size };
+    const agg = new CompositeAggregate({ u: sets, v: sets }, { needsMerge: false });
+    expect(() => agg.save(runAll(agg, [1]))).toThrow(
+      `the accumulator of 'u', 'v' is not plain JSON data (it is a Set), so it cannot be checkpointed; give it save and load`,
+    );
+    const reducing = new CompositeAggregate({ r: reduce({ create: () => new Map(), add: () => undefined, result: () => 0 }) }, { needsMerge: false });
+    expect(() => reducing.save(reducing.create())).toThrow(/reducer without save is not plain JSON data \(it is a Map\)/);
+  });
+
+  it('refuses a checkpoint that does not fit its aggregates, naming the outputs', () => {
+    const agg = new CompositeAggregate({ n: count(), lo: min('x'), p: p50('x'), p2: p95('x') }, { needsMerge: false });
+    const good = agg.save(runAll(agg, [{ x: 1 }]));
+    expect(agg.result(agg.load(good))).toEqual({ n: 1, lo: 1, p: 1, p2: 1 });
+    const failure = (saved: unknown) => {
+      try {
+        agg.load(saved);
+      } catch (err) {
+        expect(err).toBeInstanceOf(UserError);
+        expect((err as UserError).code).toBe(ErrorCode.BAD_CHECKPOINT);
+        return (err as UserError).message;
+      }
+      throw new Error('loaded');
+    };
+    expect(failure([1, 2])).toBe(`checkpoint: the window's aggregates need 3 saved states, got 2 states; was the checkpoint taken with other aggregates?`);
+    expect(failure({ n: 1 })).toBe(`checkpoint: the window's aggregates need 3 saved states, got object; was the checkpoint taken with other aggregates?`);
+    expect(failure([1, { nope: 1 }, null])).toBe(`checkpoint: output 'lo': saved state of min:x is not { value: number }, got {"nope":1}`);
+    expect(failure([1, { value: 1 }, 'x'])).toMatch(/^checkpoint: output 'p', 'p2': saved state of sketch:x is not a saved sketch/);
+  });
+
+  it('saves and loads an empty map', () => {
+    const empty = new CompositeAggregate({} as AggregateMap, { needsMerge: true });
+    expect(empty.save(empty.create())).toEqual([]);
+    expect(empty.load([])).toEqual([]);
+  });
+});
+

@@ -51,3 +51,26 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Tag of a non-finite number in {@link checkpointRoundTrip}'s JSON. */
+const NON_FINITE = '$nonFinite';
+
+/**
+ * JSON text and back, keeping ±Infinity and NaN as the checkpoint codec promises, and nothing
+ * more: -0 comes back as 0, as plain JSON has it.
+ */
+export function checkpointRoundTrip(value: unknown): unknown {
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { [NON_FINITE]: String(v) } : v));
+  if (text === undefined) throw new Error('not JSON data');
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (typeof v === 'object' && v !== null && Object.keys(v).length === 1 && NON_FINITE in v) return Number((v as Record<string, string>)[NON_FINITE]);
+    return v;
+  }) as unknown;
+}
+
+/** `load(save(acc))`, through the codec unless `roundTrip` is false; identity where absent. */
+export function restore<A>(aggregate: Aggregate<A, unknown>, acc: A, roundTrip = true): A {
+  const saved = aggregate.save ? aggregate.save(acc) : acc;
+  const stored = roundTrip ? checkpointRoundTrip(saved) : saved;
+  return aggregate.load ? aggregate.load(stored) : (stored as A);
+}

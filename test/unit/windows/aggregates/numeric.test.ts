@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Aggregate, avg, count, max, min, sum } from '../../../../src/windows/aggregates/index.js';
-import { fold, run, shuffle, split } from './helpers.js';
+import { checkpointSuite } from './checkpoint-suite.js';
+import { checkpointRoundTrip, fold, restore, run, shuffle, split } from './helpers.js';
 
 const prices = [{ price: 3 }, { price: null }, { other: 1 }, { price: -1.5 }, { price: 10 }];
 
@@ -20,7 +21,30 @@ describe('count', () => {
   it('has no check', () => {
     expect(count().check).toBeUndefined();
   });
+
+  describe('checkpoints', () => {
+    it('is saved as the plain number it is', () => {
+      expect(count().save).toBeUndefined();
+      expect(count().load).toBeUndefined();
+    });
+    checkpointSuite({ aggregates: [count()], events: fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 30 }) });
+  });
 });
+
+/** Numeric values with the edges that matter to checkpoints: -0, overflow to NaN, the Infinity sentinels. */
+const numericEvents = fc.array(
+  fc.oneof(
+    fc.record({
+      v: fc.oneof(
+        fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e300, max: 1e300 }),
+        fc.constantFrom(0, -0, 0.1, 1, -1, 5e-324, Number.MAX_VALUE, -Number.MAX_VALUE),
+        fc.constant(null),
+      ),
+    }),
+    fc.constant({}),
+  ),
+  { maxLength: 40 },
+);
 
 const numeric: [name: 'sum' | 'avg' | 'min' | 'max', make: (field: string) => Aggregate<unknown, number | null>, expected: number][] = [
   ['sum', sum, 11.5],
@@ -83,6 +107,25 @@ describe.each(numeric)('%s', (name, make, expected) => {
       { numRuns: 200 },
     );
   });
+
+  describe('checkpoints', () => {
+    checkpointSuite({ aggregates: [make('v')], events: numericEvents });
+
+    it('keeps -0 through JSON, which writes it as 0', () => {
+      const agg = make('v');
+      const acc = fold(agg, [{ v: -0 }, { v: -0 }]);
+      expect(agg.result(acc)).toBe(-0);
+      expect(agg.result(restore(agg, acc))).toBe(-0);
+      expect(agg.result(agg.load!(JSON.parse(JSON.stringify(agg.save!(acc)))))).toBe(-0);
+    });
+
+    it('refuses saved data of another shape', () => {
+      const agg = make('v');
+      for (const bad of [null, 3, [], { value: 'x' }, { partials: [1, 'a'], n: 1 }, { partials: [], n: -1 }, { value: NaN }]) {
+        expect(() => agg.load!(bad)).toThrow(/saved state of (sum|min|max):v is not/);
+      }
+    });
+  });
 });
 
 describe('sum and avg', () => {
@@ -100,6 +143,34 @@ describe('sum and avg', () => {
   it('share one slot per field', () => {
     expect(sum('x').slot).toBe(avg('x').slot);
     expect(sum('x').slot).not.toBe(sum('y').slot);
+  });
+});
+
+describe('sum and avg checkpoints', () => {
+  it('save the partials and how many values they hold', () => {
+    const agg = sum('x');
+    const saved = agg.save!(fold(agg, [{ x: 1e100 }, { x: 1 }, { x: null }]));
+    expect(saved).toEqual({ partials: [1, 1e100], n: 2 });
+    expect(avg('x').load!(saved)).toEqual({ partials: [1, 1e100], n: 2 });
+  });
+
+  it('keep an overflowed sum NaN', () => {
+    const agg = sum('x');
+    const acc = fold(agg, [{ x: Number.MAX_VALUE }, { x: Number.MAX_VALUE }]);
+    expect(agg.save!(acc)).toEqual({ partials: [NaN], n: 2 });
+    const loaded = restore(agg, acc);
+    agg.add(loaded, { x: -Number.MAX_VALUE });
+    expect(agg.result(loaded)).toBeNaN();
+  });
+});
+
+describe('min and max checkpoints', () => {
+  it('save the box, with the Infinity that stands for no value', () => {
+    expect(min('x').save!(min('x').create())).toEqual({ value: Infinity });
+    expect(max('x').save!(fold(max('x'), [{ x: 2 }, { x: -0 }]))).toEqual({ value: 2 });
+    expect(min('x').save!(fold(min('x'), [{ x: 0 }, { x: -0 }]))).toEqual({ value: '-0' });
+    expect(checkpointRoundTrip(min('x').save!(min('x').create()))).toEqual({ value: Infinity });
+    expect(min('x').result(restore(min('x'), min('x').create()))).toBeNull();
   });
 });
 

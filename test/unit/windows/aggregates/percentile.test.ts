@@ -1,9 +1,10 @@
 import { DDSketch } from '@datadog/sketches-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mergeSketch, p50, p95, p99, percentile, type PercentileAcc } from '../../../../src/windows/aggregates/index.js';
+import { type Aggregate, mergeSketch, p50, p95, p99, percentile, type PercentileAcc } from '../../../../src/windows/aggregates/index.js';
 import { UserError } from '../../../../src/core/errors.js';
-import { fold, mulberry32, run, shuffle, split } from './helpers.js';
+import { checkpointSuite } from './checkpoint-suite.js';
+import { checkpointRoundTrip, fold, mulberry32, restore, run, shuffle, split } from './helpers.js';
 
 const QUANTILES = [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99];
 
@@ -120,8 +121,11 @@ describe('percentile', () => {
   });
 
   it('gives identical percentiles however the values are split and merged', () => {
+    // fc.double draws most of its values from tiny magnitudes, which spread a sketch over
+    // ~70,000 keys; values of a few decades keep the many runs fast, and a few runs below
+    // cover the whole range.
     const value = fc.oneof(
-      fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+      fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 100),
       fc.double({ noNaN: true, min: 0.97, max: 1.01 }),
       fc.integer({ min: -50, max: 50 }),
       fc.constantFrom(0, -0, 1, -1, 1e-300, 1e300, -1e300),
@@ -148,5 +152,104 @@ describe('percentile', () => {
     mergeSketch(a, b);
     expect([a.count, a.zeroCount, a.negativeStore.count, a.store.count, a.min, a.max]).toEqual([7, 3, 2, 2, -8, 5]);
     expect(b.count).toBe(4);
+  });
+
+  describe('checkpoints', () => {
+    // fc.double draws most of its values from tiny magnitudes, which spread a sketch over
+    // ~70,000 keys; values of a few decades keep the many runs fast, and a few runs below
+    // cover the whole range.
+    const value = fc.oneof(
+      fc.integer({ min: -1e8, max: 1e8 }).map((i) => i / 100),
+      fc.double({ noNaN: true, min: 0.97, max: 1.01 }),
+      fc.integer({ min: -50, max: 50 }),
+      fc.constantFrom(0, -0, 1, -1, 5e-324, -5e-324, 1e-6, -1e-6),
+    );
+    const eventsOf = (value: fc.Arbitrary<number>) =>
+      fc.array(fc.oneof({ weight: 9, arbitrary: value.map((v) => ({ v })) }, { weight: 1, arbitrary: fc.constant({ v: null }) }), { maxLength: 60 });
+    const events = eventsOf(value);
+    const aggregates = QUANTILES.map((q) => percentile('v', q)) as [Aggregate<PercentileAcc, unknown>, ...Aggregate<PercentileAcc, unknown>[]];
+    checkpointSuite({ aggregates, events, numRuns: 150 });
+
+    describe('with values across the whole double range', () => {
+      // Stores of ~70,000 keys: fewer runs.
+      const extreme = fc.oneof(
+        value,
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.constantFrom(1e-300, -1e-300, 1e300, -1e300, Number.MAX_VALUE, -Number.MAX_VALUE),
+      );
+      checkpointSuite({ aggregates, events: eventsOf(extreme), numRuns: 15 });
+    });
+
+    /** Per-key counts of a store: what answers and merges depend on. */
+    const counts = (store: DDSketch['store']) => store.bins.flatMap((n, i) => (n === 0 ? [] : [[i + store.offset, n]]));
+    const summary = (s: DDSketch) => [s.count, s.zeroCount, s.min, s.max, s.sum, counts(s.store), counts(s.negativeStore)];
+
+    it('loads a sketch with the same counts and summary', () => {
+      fc.assert(
+        fc.property(events, (events) => {
+          const agg = aggregates[0];
+          const acc = fold(agg, events);
+          const loaded = restore(agg, acc);
+          if (acc === null) {
+            expect(loaded).toBeNull();
+            return;
+          }
+          expect(loaded).toBeInstanceOf(DDSketch);
+          expect(summary(loaded!)).toEqual(summary(acc));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('saves readable plain data: both stores trimmed to their keys, and the summary', () => {
+      const agg = p50('x');
+      const acc = fold(agg, [-3, 0, 2, 2, 1e-320].map((x) => ({ x })));
+      const saved = agg.save!(acc) as Record<string, unknown>;
+      const mapping = new DDSketch({ relativeAccuracy: 0.01 }).mapping;
+      expect(saved).toEqual({
+        relativeAccuracy: 0.01,
+        count: 5,
+        zeroCount: 2,
+        min: -3,
+        max: 2,
+        sum: 1,
+        positive: { offset: mapping.key(2), bins: [2] },
+        negative: { offset: mapping.key(3), bins: [1] },
+      });
+      expect(agg.save!(fold(agg, [{ x: 1 }, { x: 1.5 }]))).toMatchObject({ positive: { offset: mapping.key(1), bins: [1, ...Array<number>(mapping.key(1.5) - mapping.key(1) - 1).fill(0), 1] }, negative: { offset: 0, bins: [] } });
+      expect(agg.save!(null)).toBeNull();
+      expect(agg.load!(null)).toBeNull();
+      expect(checkpointRoundTrip(saved)).toEqual(saved);
+    });
+
+    it('merges a loaded sketch through mergeSketch like the original, both ways', () => {
+      const agg = p99('x');
+      const a = fold(agg, [-5, 0.99, 1, 3].map((x) => ({ x })))!;
+      const b = fold(agg, [0.5, 0.98, -0.1, 0].map((x) => ({ x })))!;
+      const expected = new DDSketch();
+      mergeSketch(expected, a);
+      mergeSketch(expected, b);
+      const viaLoaded = restore(agg, a)!;
+      mergeSketch(viaLoaded, restore(agg, b)!);
+      expect(summary(viaLoaded)).toEqual(summary(expected));
+      for (const q of QUANTILES) expect(viaLoaded.getValueAtQuantile(q)).toBe(expected.getValueAtQuantile(q));
+    });
+
+    it('refuses saved data that is not a sketch it can rebuild', () => {
+      const agg = p50('x');
+      const good = agg.save!(fold(agg, [-3, 0, 2].map((x) => ({ x })))) as Record<string, unknown>;
+      const variants: Record<string, unknown>[] = [
+        { ...good, relativeAccuracy: 0.02 },
+        { ...good, count: 4 },
+        { ...good, zeroCount: 0.5 },
+        { ...good, min: 'low' },
+        { ...good, positive: { offset: 1.5, bins: [1] } },
+        { ...good, positive: { offset: 0, bins: [-1] } },
+        { ...good, negative: { offset: 0, bins: [NaN] } },
+        { ...good, negative: undefined },
+      ];
+      expect(agg.load!(good)).not.toBeNull();
+      for (const bad of [...variants, 3, [], 'sketch']) expect(() => agg.load!(bad)).toThrow(/saved state of sketch:x is not a saved sketch/);
+    });
   });
 });
