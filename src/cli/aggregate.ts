@@ -35,7 +35,7 @@ export function aggregateCommand(program: Command, io: CliIo): void {
     .option('--name <name>', 'pipeline name, part of every result id', 'aggregate');
   addRunFlags(command).action(async (flags: AggregateFlags) => {
     const definition = aggregateDefinition(flags);
-    await execute(definition, flags, io.report);
+    await execute(definition, flags, io);
   });
 }
 

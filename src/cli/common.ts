@@ -23,5 +23,8 @@ export function addRunFlags(command: Command): Command {
     .option('--dead-letter <url>', 'where rejected records go, with their reason (default stderr:)')
     .option('--late <drop|url>', 'late events: drop (counted) or a sink URL to keep them (default drop)')
     .option('--per-partition', 'keep one result per partition instead of combining partitions')
-    .option('--batch-size <n>', 'events per batch read from the source (default 1024)', positiveInteger);
+    .option('--batch-size <n>', 'events per batch read from the source (default 1024)', positiveInteger)
+    .option('--checkpoint <url>', 'resume from and save checkpoints here: file:DIR')
+    .option('--checkpoint-interval <every>', 'checkpoint every duration (5s) or record count (10000)', '10s')
+    .option('--shutdown-timeout <duration>', 'on SIGTERM/SIGINT: finish, checkpoint and exit within this time', '25s');
 }

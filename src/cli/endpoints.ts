@@ -3,6 +3,9 @@ import { ErrorCode, UserError } from '../core/errors.js';
 import { fileSource } from '../ingest/file/index.js';
 import { openFileSink } from '../sinks/file/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
+import { fileCheckpointStore } from '../checkpoint/stores/file.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
+import { parseDuration } from '../core/duration.js';
 
 /** A source or sink address as written on the command line: `scheme:rest`. */
 export interface EndpointUrl {
@@ -44,12 +47,13 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
  * Resolves a sink URL (`--sink`, `--dead-letter`, `--late`) to a function that opens it. URLs are
  * checked here, synchronously, so a typo in any of them fails before any file is created.
  */
-export function sinkOpener(text: string, flag = '--sink'): () => Promise<Sink> {
+export function sinkOpener(text: string, flag = '--sink', options: { resume?: boolean } = {}): () => Promise<Sink> {
   const url = parseEndpoint(text, flag);
   switch (url.scheme) {
     case 'file': {
       const path = filePath(url, text, flag);
-      return () => openFileSink({ path });
+      // a checkpointed run keeps the file and cuts it back to the checkpoint's length itself
+      return () => openFileSink({ path, append: options.resume === true });
     }
     case 'stdout':
     case 'stderr':
@@ -58,4 +62,27 @@ export function sinkOpener(text: string, flag = '--sink'): () => Promise<Sink> {
     default:
       throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': unsupported scheme '${url.scheme}:'; supported: ${SINKS}`);
   }
+}
+
+/** The checkpoint store a `--checkpoint` URL names: `file:DIR` for now. */
+export function checkpointStoreFor(text: string, pipeline: string): CheckpointStore {
+  const url = parseEndpoint(text, '--checkpoint');
+  switch (url.scheme) {
+    case 'file':
+      return fileCheckpointStore({ dir: filePath(url, text, '--checkpoint'), pipeline });
+    default:
+      throw new UserError(ErrorCode.BAD_URL, `--checkpoint '${text}': unsupported scheme '${url.scheme}:'; supported: file:DIR`);
+  }
+}
+
+/** `--checkpoint-interval`: a duration (`5s`) or a record count (`10000`). */
+export function checkpointInterval(text: string): { everyMs?: number; everyRecords?: number } {
+  if (/^\d+$/.test(text)) {
+    const records = Number(text);
+    if (records < 1 || !Number.isSafeInteger(records)) throw new UserError(ErrorCode.BAD_OPTION, `--checkpoint-interval '${text}': a record count must be at least 1`);
+    return { everyRecords: records };
+  }
+  const ms = parseDuration(text, '--checkpoint-interval');
+  if (ms < 1) throw new UserError(ErrorCode.BAD_OPTION, `--checkpoint-interval '${text}' must be longer than 0`);
+  return { everyMs: ms };
 }

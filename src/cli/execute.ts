@@ -2,8 +2,9 @@ import type { Sink } from '../core/connectors.js';
 import type { DeadLetter } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { ErrorCode, UserError } from '../core/errors.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 import { runPipeline, type RunSummary } from '../runtime/run.js';
-import { sinkOpener, sourceFor } from './endpoints.js';
+import { checkpointInterval, checkpointStoreFor, sinkOpener, sourceFor } from './endpoints.js';
 
 /** Flags shared by the commands that run a pipeline. */
 export interface RunFlags {
@@ -13,13 +14,27 @@ export interface RunFlags {
   readonly late?: string | undefined;
   readonly perPartition?: boolean | undefined;
   readonly batchSize?: number | undefined;
+  readonly checkpoint?: string | undefined;
+  readonly checkpointInterval?: string | undefined;
+  readonly shutdownTimeout?: string | undefined;
+}
+
+/** How the CLI reports and ends: injectable so tests can drive signals. */
+export interface ExecuteIo {
+  readonly report: (line: string) => void;
+  /** Ends the process at once (second signal, missed shutdown deadline). */
+  readonly exit?: (code: number) => never;
 }
 
 /**
  * Runs a pipeline as the CLI does: resolve every URL first (so a typo fails before anything is
  * opened), open the sinks, run, close the sinks, and report one summary line on stderr.
+ *
+ * SIGTERM or SIGINT stops intake; the run finishes what it read, takes a final checkpoint and
+ * exits 0 within `--shutdown-timeout` — or reports that it could not and exits 1. A second
+ * signal exits at once.
  */
-export async function execute(definition: PipelineDefinition, flags: RunFlags, report: (line: string) => void): Promise<RunSummary> {
+export async function execute(definition: PipelineDefinition, flags: RunFlags, io: ExecuteIo): Promise<RunSummary> {
   const sourceUrl = flags.source ?? definition.defaults.source;
   if (sourceUrl === undefined) {
     throw new UserError(ErrorCode.BAD_OPTION, `pipeline '${definition.name}' names no source; pass --source URL (for example --source file:events.jsonl)`);
@@ -27,11 +42,15 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, r
   const sinkUrls = flags.sink && flags.sink.length > 0 ? flags.sink : (definition.defaults.sinks ?? ['stdout:']);
   const deadLetterUrl = flags.deadLetter ?? definition.defaults.deadLetter ?? 'stderr:';
   const lateUrl = flags.late ?? definition.defaults.late ?? 'drop';
+  const shutdownMs = parseDuration(flags.shutdownTimeout ?? '25s', '--shutdown-timeout');
 
   const source = sourceFor(sourceUrl, { batchSize: flags.batchSize });
-  const openers = sinkUrls.map((url) => sinkOpener(url, '--sink'));
-  const openDeadLetter = sinkOpener(deadLetterUrl, '--dead-letter');
-  const openLate = lateUrl === 'drop' ? undefined : sinkOpener(lateUrl, '--late');
+  const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name);
+  const interval = checkpointInterval(flags.checkpointInterval ?? '10s');
+  const resume = { resume: store !== undefined };
+  const openers = sinkUrls.map((url) => sinkOpener(url, '--sink', resume));
+  const openDeadLetter = sinkOpener(deadLetterUrl, '--dead-letter', resume);
+  const openLate = lateUrl === 'drop' ? undefined : sinkOpener(lateUrl, '--late', resume);
 
   const opened: Sink[] = [];
   const open = async <T>(opener: () => Promise<Sink>): Promise<Sink<T>> => {
@@ -40,12 +59,19 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, r
     return sink as Sink<T>;
   };
 
+  const exit = io.exit ?? ((code: number) => process.exit(code));
   const stop = new AbortController();
-  let signals = 0;
-  const onSignal = (): void => {
-    signals++;
-    if (signals > 1) process.exit(130);
+  let deadline: NodeJS.Timeout | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.signal.aborted) {
+      io.report(`sluice: second ${signal}, exiting now`);
+      exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stop.abort();
+    deadline = setTimeout(() => {
+      io.report(`sluice: could not finish and checkpoint within --shutdown-timeout ${formatDuration(shutdownMs)}; exiting without a final checkpoint`);
+      exit(1);
+    }, shutdownMs);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -63,17 +89,20 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, r
       late,
       perPartition: flags.perPartition === true,
       signal: stop.signal,
+      checkpoint: store === undefined ? undefined : { store, ...interval },
     });
-    report(summaryLine(summary, performance.now() - started));
+    io.report(summaryLine(summary, performance.now() - started));
     return summary;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await Promise.allSettled(opened.map((sink) => sink.close()));
+    await store?.close();
+    clearTimeout(deadline);
   }
 }
 
-/** `sluice: 12000 events in, 48 results out, 2 late, 1 dead-lettered in 0.4 s` */
+/** `sluice: 12000 events in, 48 results out, 2 late, 1 dead-lettered from 1 partition in 0.4 s` */
 export function summaryLine(summary: RunSummary, elapsedMs: number): string {
   const c = summary.counters;
   const parts = [
@@ -85,5 +114,7 @@ export function summaryLine(summary: RunSummary, elapsedMs: number): string {
   if ((c['duplicates'] ?? 0) > 0) parts.push(`${c['duplicates']} duplicates dropped`);
   const files = summary.partitions === 1 ? '1 partition' : `${summary.partitions} partitions`;
   const stopped = summary.stopped ? ', stopped before the end of input' : '';
-  return `sluice: ${parts.join(', ')} from ${files} in ${(elapsedMs / 1000).toFixed(1)} s${stopped}`;
+  const resumed = summary.restoredFrom > 0 ? `, resumed from checkpoint ${summary.restoredFrom}` : '';
+  const saved = summary.lastCheckpoint > summary.restoredFrom ? `, checkpoint ${summary.lastCheckpoint} saved` : '';
+  return `sluice: ${parts.join(', ')} from ${files} in ${(elapsedMs / 1000).toFixed(1)} s${stopped}${resumed}${saved}`;
 }

@@ -16,7 +16,7 @@ export function runCommand(program: Command, io: CliIo): void {
     .option('--source <url>', "where events come from; overrides the pipeline's default");
   addRunFlags(command).action(async (modulePath: string, flags: RunFlags) => {
     const definition = await loadPipeline(modulePath);
-    await execute(definition, flags, io.report);
+    await execute(definition, flags, io);
   });
 }
 

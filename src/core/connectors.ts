@@ -1,4 +1,4 @@
-import type { Envelope, Raw } from './envelope.js';
+import type { Envelope, Position, Raw } from './envelope.js';
 
 /**
  * Reads one partition (a file, a Kafka partition, a Kinesis shard) in order.
@@ -10,14 +10,46 @@ import type { Envelope, Raw } from './envelope.js';
 export interface PartitionReader {
   readonly partition: string;
   read(): Promise<Envelope<Raw>[] | null>;
+  /**
+   * Called once a checkpoint covering everything up to `position` is durable: a source that
+   * keeps its own progress (Kafka offsets, KCL checkpoints) records it now, never earlier.
+   */
+  commit?(position: Position): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A source of partitions. `open` fails with a `UserError` when the input cannot be read. */
+/**
+ * How a source with changing partitions (Kafka consumer groups, Kinesis leases) tells the
+ * runtime what it reads. The runtime serializes calls with its checkpoints.
+ */
+export interface AssignmentListener {
+  /** Where a partition resumes: the position its newest checkpoint covers, if any. */
+  resumePosition(partition: string): Position | undefined;
+  /** Starts reading new partitions (opened at their resume positions), restoring their state. */
+  assign(readers: readonly PartitionReader[]): Promise<void>;
+  /**
+   * Gives partitions up: stops reading them, drains what was read, takes a checkpoint that covers
+   * it, then releases their state. Resolves when that is done — inside the broker's deadline.
+   */
+  revoke(partitions: readonly string[]): Promise<void>;
+}
+
+/**
+ * A source of partitions. `open` fails with a `UserError` when the input cannot be read.
+ *
+ * `resume` maps partition ids to the position of the last record a checkpoint covers: those
+ * readers start with the record right after it (a partition not in the map starts at its
+ * beginning). A position the source cannot find (a file that shrank) is a `UserError`.
+ */
 export interface Source {
   /** Human-readable description for logs, e.g. `file:data/*.jsonl (3 files)`. */
   readonly description: string;
-  open(): Promise<PartitionReader[]>;
+  open(resume?: ReadonlyMap<string, Position>): Promise<PartitionReader[]>;
+  /**
+   * For sources whose partitions change while running: called once after `open` with the
+   * listener to report assignments and revocations to. Such a run ends only when stopped.
+   */
+  listen?(listener: AssignmentListener): void;
   close(): Promise<void>;
 }
 
@@ -29,5 +61,13 @@ export interface Source {
 export interface Sink<T = unknown> {
   readonly description: string;
   write(records: readonly T[]): Promise<void>;
+  /**
+   * Where the output stands after every write so far (a file's length), saved with checkpoints.
+   * Sinks that can rewind implement it with {@link Sink.restore}; the others rely on result ids
+   * to make re-emitted results harmless.
+   */
+  position?(): unknown;
+  /** Rewinds to a saved position before the first write of a resumed run (a file truncates). */
+  restore?(position: unknown): Promise<void>;
   close(): Promise<void>;
 }

@@ -25,6 +25,20 @@ export interface Outlets {
 }
 
 /**
+ * How one operator instance keeps its state across restarts. A stateful operator reads
+ * `restored()` once when it starts, and calls `save` with a snapshot (plain data, copied: the
+ * operator goes on changing its own) when a checkpoint barrier reaches it, before passing the
+ * barrier on.
+ */
+export interface StateHandle {
+  restored(): unknown;
+  save(checkpointId: number, state: unknown): void;
+}
+
+/** The state handle of a run without checkpoints. */
+export const NO_STATE: StateHandle = Object.freeze({ restored: () => undefined, save: () => undefined });
+
+/**
  * What an operator instance knows about the partition it runs in. Time is injected through
  * `scheduler` (never read from `Date`), so virtual-time tests drive it.
  */
@@ -33,6 +47,8 @@ export interface PartitionContext {
   readonly partition: string;
   readonly scheduler: SchedulerLike;
   readonly counters: Counters;
+  /** This operator instance's checkpointed state. */
+  readonly state: StateHandle;
   /** Takes an event out of the stream into the dead-letter output, with a reason. */
   deadLetter(env: Envelope, stage: string, code: ErrorCode, reason: string): void;
   /** Takes a late event out of the stream: counted, and sent to the late output if configured. */
@@ -71,6 +87,7 @@ export interface ContextOptions {
   readonly scheduler: SchedulerLike;
   readonly counters: Counters;
   readonly outlets: Outlets;
+  readonly state?: StateHandle;
 }
 
 /** The context handed to every operator instance of one partition. */
@@ -81,6 +98,7 @@ export function createPartitionContext(options: ContextOptions): PartitionContex
     partition,
     scheduler,
     counters,
+    state: options.state ?? NO_STATE,
     deadLetter(env, stage, code, reason) {
       counters.inc('dead_lettered');
       outlets.deadLetter(deadLetterOf(pipeline, env, stage, code, reason));
@@ -90,4 +108,9 @@ export function createPartitionContext(options: ContextOptions): PartitionContex
       outlets.late(deadLetterOf(pipeline, env, 'window', 'LATE', reason));
     },
   };
+}
+
+/** The same context with another operator's state handle. */
+export function withState(ctx: PartitionContext, state: StateHandle): PartitionContext {
+  return { ...ctx, state };
 }

@@ -26,6 +26,29 @@ export function batchOperator<I, O>(setup: (ctx: PartitionContext) => BatchTrans
   };
 }
 
+/** What a stateful batch operator provides: its transform and a snapshot of its state. */
+export interface StatefulTransform<I, O> {
+  readonly transform: BatchTransform<I, O>;
+  /** Plain-data copy of the state, taken when a checkpoint barrier reaches the operator. */
+  snapshot(): unknown;
+}
+
+/**
+ * Builds a stateful operator: `setup` receives the state restored from the last checkpoint
+ * (`undefined` on a fresh start) and returns the transform plus a snapshot function, which runs
+ * when a barrier passes, after every batch before the barrier and before any after it.
+ */
+export function statefulBatchOperator<I, O>(setup: (ctx: PartitionContext, restored: unknown) => StatefulTransform<I, O>): Operator<I, O> {
+  return (ctx) => {
+    const { transform, snapshot } = setup(ctx, ctx.state.restored());
+    return map((element: Element<I>): Element<O> => {
+      if (element.kind === 'batch') return batch(transform(element.events));
+      if (element.kind === 'barrier') ctx.state.save(element.checkpointId, snapshot());
+      return element;
+    });
+  };
+}
+
 /**
  * Builds an operator from an asynchronous batch transform. Batches are processed one at a time
  * in arrival order, and control elements wait behind the batches before them, so order holds.

@@ -1,5 +1,5 @@
 import { Heap } from 'heap-js';
-import { batchOperator, guarded, REJECTED, type Operator } from '../core/operator.js';
+import { guarded, REJECTED, statefulBatchOperator, type Operator } from '../core/operator.js';
 import type { Envelope } from '../core/envelope.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { compilePath } from '../core/paths.js';
@@ -32,10 +32,14 @@ export function dedupe<T>(options: DedupeOptions<T>): Operator<T, T> {
   if (ttl <= 0) throw new UserError(ErrorCode.BAD_DEFINITION, 'dedupe ttl must be greater than zero');
   const idOf = typeof options.id === 'string' ? compilePath(options.id) : options.id;
   const idName = typeof options.id === 'string' ? `id field '${options.id}'` : 'id function';
-  return batchOperator((ctx) => {
+  return statefulBatchOperator((ctx, restored) => {
     /** Accepted event times per id; almost always one. */
     const accepted = new Map<string, number[]>();
     const expiries = new Heap<readonly [number, string, number]>((a, b) => a[0] - b[0]);
+    for (const [id, times] of (restored as DedupeState | undefined)?.accepted ?? []) {
+      accepted.set(id, [...times]);
+      for (const time of times) expiries.push([time + ttl, id, time]);
+    }
 
     const forgetBefore = (horizon: number): void => {
       for (let top = expiries.peek(); top !== undefined && top[0] < horizon; top = expiries.peek()) {
@@ -49,7 +53,7 @@ export function dedupe<T>(options: DedupeOptions<T>): Operator<T, T> {
       }
     };
 
-    return (events) => {
+    const transform = (events: Envelope<T>[]): Envelope<T>[] => {
       let n = 0;
       for (let i = 0; i < events.length; i++) {
         const env = events[i] as Envelope<T>;
@@ -76,5 +80,12 @@ export function dedupe<T>(options: DedupeOptions<T>): Operator<T, T> {
       events.length = n;
       return events;
     };
+    const snapshot = (): DedupeState => ({ accepted: [...accepted].map(([id, times]) => [id, [...times]]) });
+    return { transform, snapshot };
   });
+}
+
+/** Checkpointed state: the accepted times of every remembered id. */
+interface DedupeState {
+  readonly accepted: readonly (readonly [string, readonly number[]])[];
 }

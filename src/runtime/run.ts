@@ -1,15 +1,28 @@
-import { asyncScheduler, map, merge, Observable, type SchedulerLike } from 'rxjs';
-import type { PartitionReader, Sink, Source } from '../core/connectors.js';
-import { batch, END, type Element } from '../core/elements.js';
-import type { Raw } from '../core/envelope.js';
-import { createPartitionContext, type DeadLetter, type PartitionContext } from '../core/context.js';
+import { asyncScheduler, finalize, map, mergeAll, Observable, Subject, type SchedulerLike } from 'rxjs';
+import type { AssignmentListener, PartitionReader, Sink, Source } from '../core/connectors.js';
+import type { Element } from '../core/elements.js';
+import type { Envelope } from '../core/envelope.js';
+import { createPartitionContext, NO_STATE, withState, type DeadLetter, type PartitionContext } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { Counter, Counters } from '../core/metrics.js';
+import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
 import { CompositeAggregate } from '../windows/aggregates/composite.js';
 import { WindowStage } from '../windows/window-stage.js';
-import { windowed } from './windowed.js';
+import { Aligner } from './align.js';
 import { Gate } from './gate.js';
-import { SinkQueue } from './sink-queue.js';
+import { PartitionInput } from './input.js';
+import { Outputs } from './outputs.js';
+import { windowed } from './windowed.js';
+
+/** Periodic checkpoints of a run. */
+export interface CheckpointOptions {
+  readonly store: CheckpointStore;
+  /** Take a checkpoint every this many milliseconds of the scheduler's clock … */
+  readonly everyMs?: number | undefined;
+  /** … and/or every this many records read. */
+  readonly everyRecords?: number | undefined;
+}
 
 export interface RunOptions {
   readonly definition: PipelineDefinition;
@@ -21,13 +34,18 @@ export interface RunOptions {
   readonly late?: Sink<DeadLetter> | undefined;
   /** Keep per-partition window results instead of combining them. */
   readonly perPartition?: boolean;
-  /** Clock for idleness and processing-time operators (virtual in tests). */
+  /** Clock for idleness, checkpoint intervals and processing-time operators (virtual in tests). */
   readonly scheduler?: SchedulerLike;
   /** Batches a partition may have between its source and the window (default 4). */
   readonly maxInFlightBatches?: number;
   /** Records waiting for sinks before sources pause (default 65 536). */
   readonly maxPendingRecords?: number;
-  /** Stops reading; what was read is still processed and written. */
+  /** Resume from the store's newest checkpoint and take new ones. */
+  readonly checkpoint?: CheckpointOptions | undefined;
+  /**
+   * Graceful stop: no more reading; what was read is processed and written, a final checkpoint
+   * is taken (when checkpointing), and the run resolves with `stopped: true`.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -36,12 +54,17 @@ export interface RunSummary {
   readonly counters: Record<string, number>;
   /** True when the run stopped before its input ended (signal, closed output). */
   readonly stopped: boolean;
+  /** The checkpoint the run resumed from, and the newest one it completed (0: none). */
+  readonly restoredFrom: number;
+  readonly lastCheckpoint: number;
 }
 
 /**
- * Runs a pipeline to the end of its input: one operator chain per partition, the window stage,
- * then the sinks. Sources read only while the partition's in-flight batches and the sinks'
- * unacknowledged records are under their bounds, so memory does not grow with input size.
+ * Runs a pipeline to the end of its input (or until stopped): one operator chain per partition,
+ * the window stage, then the sinks. Sources read only while the partition's in-flight batches
+ * and the sinks' unacknowledged records are under their bounds, so memory does not grow with
+ * input size. With `checkpoint`, the run resumes from the newest checkpoint and takes aligned
+ * checkpoints that are persisted only after every sink acknowledged the output before them.
  */
 export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const { definition } = options;
@@ -50,157 +73,273 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const gate = new Gate();
   const maxInFlight = options.maxInFlightBatches ?? 4;
   const maxPending = options.maxPendingRecords ?? 65_536;
-
-  let failure: { error: unknown } | undefined;
-  // a failed or closed output ends the run: stop reading, let what was read drain
-  const notify = (): void => {
-    for (const queue of queues) {
-      if (queue.error !== undefined && failure === undefined) {
-        failure = { error: queue.error };
-        stop();
-      } else if (isClosed(queue.sink)) stop();
-    }
-    gate.notify();
-  };
-  const outputs = options.sinks.map((sink) => new SinkQueue<unknown>(sink, notify));
-  const deadLetters = new SinkQueue<DeadLetter>(options.deadLetter, notify);
-  const late = options.late === undefined ? undefined : new SinkQueue<DeadLetter>(options.late, notify);
-  const queues: SinkQueue<unknown>[] = [...outputs, deadLetters as SinkQueue<unknown>, ...(late ? [late as SinkQueue<unknown>] : [])];
-
   const stopper = new AbortController();
-  const stop = (): void => {
-    stopper.abort();
-    gate.notify();
-  };
-  options.signal?.addEventListener('abort', stop, { once: true });
-  if (options.signal?.aborted) stop();
 
-  const readers = await options.source.open();
+  const restored = await options.checkpoint?.store.load();
+  const outputs = new Outputs({ sinks: options.sinks, deadLetter: options.deadLetter, late: options.late, notify: () => gate.notify() });
+  if (options.checkpoint !== undefined) await outputs.restore(restored?.shared['sinks'] as Record<string, unknown> | undefined);
+
+  const inputs = new Map<string, PartitionInput>();
+  const inFlight = new Map<string, number>();
+  /** Completes when a partition's chain has delivered everything (after a stop or its end). */
+  const drained = new Map<string, Promise<void>>();
+  const readers: PartitionReader[] = [];
+  let aligner: Aligner | undefined;
+  let emit: ((results: Envelope[]) => void) | undefined;
+  let stage: WindowStage | undefined;
+
+  const coordinator =
+    options.checkpoint === undefined
+      ? undefined
+      : new CheckpointCoordinator(
+          {
+            pipeline: definition.name,
+            store: options.checkpoint.store,
+            restored,
+            everyMs: options.checkpoint.everyMs,
+            everyRecords: options.checkpoint.everyRecords,
+            scheduler,
+            now: () => new Date(scheduler.now()),
+          },
+          {
+            injectBarriers: (id) => {
+              const reading = [...inputs.values()].filter((input) => !input.finished);
+              aligner?.expect(
+                id,
+                reading.map((input) => input.partition),
+              );
+              const where = new Map([...inputs.values()].map((input) => [input.partition, { position: input.lastPosition, ended: input.ended }]));
+              for (const input of reading) input.injectBarrier(id);
+              return where;
+            },
+            acknowledge: () => outputs.acknowledge(),
+            committed: async (checkpoint) => {
+              await Promise.all(
+                [...inputs.values()].map(async (input) => {
+                  const position = checkpoint.partitions[input.partition]?.position;
+                  if (position && input.reader.commit) await input.reader.commit(position);
+                }),
+              );
+            },
+          },
+        );
+
+  readers.push(...(await options.source.open(coordinator?.resumePositions())));
+  const dynamic = options.source.listen !== undefined;
   try {
-    const contexts = new Map<string, PartitionContext>();
     const makeContext = (partition: string): PartitionContext =>
       createPartitionContext({
         pipeline: definition.name,
         partition,
         scheduler,
         counters,
-        outlets: { deadLetter: (entry) => deadLetters.push([entry]), late: (entry) => late?.push([entry]) },
+        outlets: { deadLetter: (entry) => outputs.deadLetter(entry), late: (entry) => outputs.late(entry) },
       });
-    for (const reader of readers) contexts.set(reader.partition, makeContext(reader.partition));
+    const stateOf = (partition: string, operatorId: string) => coordinator?.partitionState(partition, operatorId) ?? NO_STATE;
 
-    const inFlight = new Map<string, number>();
     const roomFor = (partition: string) => (): boolean =>
-      stopper.signal.aborted || ((inFlight.get(partition) ?? 0) < maxInFlight && queues.reduce((n, q) => n + q.pending, 0) < maxPending);
+      stopper.signal.aborted || ((inFlight.get(partition) ?? 0) < maxInFlight && outputs.pending < maxPending);
     const release = (partition: string): void => {
       inFlight.set(partition, (inFlight.get(partition) ?? 1) - 1);
       gate.notify();
     };
 
-    const chains = readers.map((reader) => {
-      const ctx = contexts.get(reader.partition) as PartitionContext;
-      let chain: Observable<Element<unknown>> = pull(reader, {
-        room: roomFor(reader.partition),
-        gate,
-        stopped: () => stopper.signal.aborted,
-        onBatch: (n) => {
-          counters.inc(Counter.EVENTS_IN, n);
-          inFlight.set(reader.partition, (inFlight.get(reader.partition) ?? 0) + 1);
+    const chainFor = (reader: PartitionReader): Observable<readonly [string, Element<unknown>]> => {
+      const partition = reader.partition;
+      const ctx = makeContext(partition);
+      const input = new PartitionInput(
+        reader,
+        {
+          room: roomFor(partition),
+          gate,
+          onBatch: (n) => {
+            counters.inc(Counter.EVENTS_IN, n);
+            inFlight.set(partition, (inFlight.get(partition) ?? 0) + 1);
+          },
+          afterBatch: (n) => coordinator?.recordsRead(n),
         },
-      });
-      for (const op of definition.before) chain = chain.pipe(op(ctx));
-      return chain.pipe(map((element) => [reader.partition, element] as const));
-    });
-    const merged = merge(...chains);
-
-    let output: Observable<Element<unknown>>;
-    const spec = definition.window;
-    if (spec === undefined) {
-      output = merged.pipe(
-        map(([partition, element]) => {
-          if (element.kind === 'batch') release(partition);
-          return element;
-        }),
+        coordinator?.positionOf(partition) ?? null,
       );
+      inputs.set(partition, input);
+      let chain: Observable<Element<unknown>> = input.elements();
+      definition.before.forEach((op, i) => {
+        chain = chain.pipe(op(withState(ctx, stateOf(partition, `before.${i}`))));
+      });
+      let settle!: () => void;
+      drained.set(partition, new Promise<void>((resolve) => (settle = resolve)));
+      return chain.pipe(
+        map((element) => [partition, element] as const),
+        finalize(() => settle()),
+      );
+    };
+    const windowContext = (partition: string): PartitionContext => withState(makeContext(partition), stateOf(partition, 'window'));
+
+    /**
+     * Bounded input is over: a last checkpoint records that, so a restart has nothing left to do.
+     * Its barrier goes out before the output completes; the run waits for it to be durable.
+     */
+    let finalTaken = false;
+    const finalCheckpoint = async (): Promise<void> => {
+      if (coordinator === undefined || finalTaken) return;
+      await coordinator.settle();
+      if (finalTaken) return;
+      finalTaken = true;
+      void coordinator.trigger();
+    };
+
+    const partitions = new Subject<Observable<readonly [string, Element<unknown>]>>();
+    const merged = partitions.pipe(mergeAll());
+    const spec = definition.window;
+    const sharedContext = makeContext('*');
+    let output: Observable<Element<unknown>>;
+    if (spec === undefined) {
+      output = new Observable<Element<unknown>>((subscriber) => {
+        aligner = new Aligner(
+          (partition, element) => {
+            if (element.kind === 'batch') release(partition);
+            subscriber.next(element);
+          },
+          (id) => subscriber.next({ kind: 'barrier', checkpointId: id }),
+        );
+        const a = aligner;
+        return merged.subscribe({
+          next: ([partition, element]) => a.offer(partition, element),
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => {
+            void finalCheckpoint().then(
+              () => subscriber.complete(),
+              (err: unknown) => subscriber.error(err),
+            );
+          },
+        });
+      });
     } else {
-      const stage = new WindowStage({
+      const contexts = new Map(readers.map((reader) => [reader.partition, windowContext(reader.partition)]));
+      stage = new WindowStage({
         pipeline: definition.name,
         assigner: spec.assigner,
         aggregate: new CompositeAggregate(spec.aggregates, {
-          needsMerge: spec.assigner.kind === 'session' || (options.perPartition !== true && readers.length > 1),
+          needsMerge: spec.assigner.kind === 'session' || (options.perPartition !== true && (readers.length > 1 || dynamic)),
         }),
         allowedLateness: spec.allowedLateness,
         idleTimeout: definition.watermarks?.idleTimeout,
         perPartition: options.perPartition === true,
         partitions: contexts,
+        shared: coordinator?.sharedState('window') ?? NO_STATE,
         now: () => scheduler.now(),
       });
-      output = windowed(stage, merged, release, scheduler, definition.watermarks?.idleTimeout);
-      const resultContext = makeContext('*');
-      for (const op of definition.after) output = output.pipe(op(resultContext));
+      output = windowed({
+        stage,
+        input: merged,
+        release,
+        scheduler,
+        idleTimeout: definition.watermarks?.idleTimeout,
+        ready: (hooks) => {
+          aligner = hooks.aligner;
+          emit = hooks.emit;
+        },
+        beforeComplete: finalCheckpoint,
+      });
     }
+    definition.after.forEach((op, i) => {
+      output = output.pipe(op(withState(sharedContext, coordinator?.sharedState(`after.${i}`) ?? NO_STATE)));
+    });
 
-    await new Promise<void>((resolve, reject) => {
+    const stop = (): void => {
+      if (stopper.signal.aborted) return;
+      void (async () => {
+        if (coordinator !== undefined && !finalTaken) {
+          await coordinator.settle();
+          finalTaken = true;
+          void coordinator.trigger();
+        }
+        stopper.abort();
+        for (const input of inputs.values()) input.stop();
+        if (dynamic) partitions.complete();
+        gate.notify();
+      })();
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
+    if (options.signal?.aborted) stop();
+    outputs.onClosed(stop);
+
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown): void => {
+      failure ??= { error };
+      stopper.abort();
+      for (const input of inputs.values()) input.stop();
+      if (dynamic) partitions.complete();
+    };
+    outputs.onFailure(fail);
+    coordinator?.start(fail);
+
+    /** Assignment changes, one at a time and never while a checkpoint is in flight. */
+    let changes = Promise.resolve();
+    const serialized = (change: () => Promise<void>): Promise<void> => (changes = changes.then(change, change));
+    const assignments = (): AssignmentListener => ({
+      resumePosition: (partition) => coordinator?.positionOf(partition),
+      assign: (assigned) =>
+        serialized(async () => {
+          await coordinator?.settle();
+          for (const reader of assigned) {
+            if (stopper.signal.aborted) {
+              await reader.close();
+              continue;
+            }
+            readers.push(reader);
+            stage?.addPartition(reader.partition, windowContext(reader.partition));
+            partitions.next(chainFor(reader));
+          }
+        }),
+      revoke: (revoked) =>
+        serialized(async () => {
+          await coordinator?.settle();
+          const leaving = revoked.map((partition) => inputs.get(partition)).filter((input) => input !== undefined);
+          // the checkpoint's barrier goes into every partition, then the leaving ones stop after it
+          const checkpoint = coordinator?.trigger();
+          for (const input of leaving) input.stop();
+          await checkpoint;
+          for (const input of leaving) {
+            await drained.get(input.partition);
+            inputs.delete(input.partition);
+            drained.delete(input.partition);
+            aligner?.forget(input.partition);
+            if (stage !== undefined) emit?.(stage.removePartition(input.partition));
+            await input.reader.close();
+          }
+        }),
+    });
+
+    const done = new Promise<void>((resolve, reject) => {
       output.subscribe({
         next(element) {
+          if (element.kind === 'barrier') coordinator?.reachedOutputs(element.checkpointId);
           if (element.kind !== 'batch' || element.events.length === 0) return;
-          const values = element.events.map((env) => env.value);
-          counters.inc(Counter.RESULTS_OUT, values.length);
-          for (const queue of outputs) queue.push(values);
+          counters.inc(Counter.RESULTS_OUT, element.events.length);
+          outputs.write(element.events.map((env) => env.value));
         },
         error: reject,
         complete: resolve,
       });
     });
-    await Promise.allSettled(queues.map((queue) => queue.drain()));
+    for (const reader of readers) partitions.next(chainFor(reader));
+    if (dynamic) options.source.listen?.(assignments());
+    else partitions.complete();
+    await done;
+    await coordinator?.settle();
+    coordinator?.stop();
+    await outputs.drain();
     if (failure !== undefined) throw failure.error;
-    return { partitions: readers.length, counters: counters.snapshot(), stopped: stopper.signal.aborted || queues.some((q) => isClosed(q.sink)) };
+    return {
+      partitions: new Set(readers.map((reader) => reader.partition)).size,
+      counters: counters.snapshot(),
+      stopped: stopper.signal.aborted,
+      restoredFrom: restored?.checkpointId ?? 0,
+      lastCheckpoint: coordinator?.lastCompleted ?? 0,
+    };
   } finally {
-    options.signal?.removeEventListener('abort', stop);
+    coordinator?.stop();
     await Promise.allSettled(readers.map((reader) => reader.close()));
     await options.source.close();
   }
-}
-
-function isClosed(sink: Sink): boolean {
-  return (sink as { closedEarly?: boolean }).closedEarly === true;
-}
-
-interface PullControl {
-  readonly room: () => boolean;
-  readonly gate: Gate;
-  readonly stopped: () => boolean;
-  readonly onBatch: (events: number) => void;
-}
-
-/** Reads a partition batch by batch, only while there is room downstream. */
-function pull(reader: PartitionReader, control: PullControl): Observable<Element<Raw>> {
-  return new Observable<Element<Raw>>((subscriber) => {
-    let cancelled = false;
-    void (async () => {
-      try {
-        for (;;) {
-          await control.gate.until(control.room);
-          if (cancelled) return;
-          if (control.stopped()) {
-            subscriber.complete();
-            return;
-          }
-          const events = await reader.read();
-          if (cancelled) return;
-          if (events === null) {
-            subscriber.next(END);
-            subscriber.complete();
-            return;
-          }
-          control.onBatch(events.length);
-          subscriber.next(batch(events));
-        }
-      } catch (err) {
-        subscriber.error(err);
-      }
-    })();
-    return () => {
-      cancelled = true;
-    };
-  });
 }

@@ -7,6 +7,11 @@ import type { Sink } from '../core/connectors.js';
  */
 export class SinkQueue<T> {
   pending = 0;
+  /** Records pushed and records acknowledged, since the start of the run. */
+  private pushed = 0;
+  private written = 0;
+  /** Checkpoint marks waiting for the records pushed before them to be written. */
+  private marks: { readonly at: number; readonly resolve: (position: unknown) => void; readonly reject: (err: unknown) => void }[] = [];
   private buffer: T[] = [];
   private running: Promise<void> | undefined;
   private failure: unknown;
@@ -23,7 +28,18 @@ export class SinkQueue<T> {
     if (this.failed || records.length === 0) return;
     for (const record of records) this.buffer.push(record);
     this.pending += records.length;
+    this.pushed += records.length;
     this.running ??= this.pump();
+  }
+
+  /**
+   * Resolves once every record pushed so far is written, with the sink's position right after
+   * them (not after later records: writes are split at marks), for the checkpoint to keep.
+   */
+  mark(): Promise<unknown> {
+    if (this.failed) return Promise.reject(this.failure);
+    if (this.written === this.pushed) return Promise.resolve(this.sink.position?.());
+    return new Promise((resolve, reject) => this.marks.push({ at: this.pushed, resolve, reject }));
   }
 
   /** Resolves when everything pushed so far is written; rejects with the sink's error. */
@@ -39,16 +55,21 @@ export class SinkQueue<T> {
   private async pump(): Promise<void> {
     try {
       while (this.buffer.length > 0) {
-        const chunk = this.buffer.length <= this.maxBatch ? this.buffer : this.buffer.slice(0, this.maxBatch);
-        this.buffer = chunk === this.buffer ? [] : this.buffer.slice(this.maxBatch);
+        const mark = this.marks[0];
+        const size = Math.min(this.maxBatch, mark === undefined ? Number.POSITIVE_INFINITY : mark.at - this.written);
+        const chunk = this.buffer.length <= size ? this.buffer : this.buffer.slice(0, size);
+        this.buffer = chunk === this.buffer ? [] : this.buffer.slice(size);
         await this.sink.write(chunk);
         this.pending -= chunk.length;
+        this.written += chunk.length;
+        while (this.marks[0] !== undefined && this.marks[0].at <= this.written) this.marks.shift()?.resolve(this.sink.position?.());
         this.onProgress();
       }
     } catch (err) {
       this.failed = true;
       this.failure = err;
       this.buffer = [];
+      for (const mark of this.marks.splice(0)) mark.reject(err);
       this.onProgress();
     } finally {
       this.running = undefined;

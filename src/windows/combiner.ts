@@ -1,11 +1,17 @@
 import type { CompositeAggregate } from './aggregates/composite.js';
-import { intersects, newPane, supersededBy, type Bounds, type Pane } from './pane.js';
+import { intersects, newPane, paneFromState, paneState, supersededBy, type Bounds, type Pane, type PaneState } from './pane.js';
 import { TimerQueue } from './timers.js';
 
 /** A window combined across partitions: the partitions' fired panes for one key and window. */
 export interface CombinedPane extends Pane {
   /** Partition panes by `partition@start`; their accumulators are read, never written. */
   readonly parts: Map<string, Pane>;
+}
+
+/** Checkpointed state of a {@link Combiner}: combined panes with copies of their parts. */
+export interface CombinerState {
+  readonly watermark: number;
+  readonly panes: readonly (PaneState & { readonly waiting: boolean; readonly parts: readonly (readonly [string, PaneState])[] })[];
 }
 
 export interface CombinerListener {
@@ -83,6 +89,41 @@ export class Combiner {
         this.fire(pane);
         if (this.isLate(pane.end)) this.retire(pane);
       }
+    }
+  }
+
+  /**
+   * The combiner as plain data. Parts are saved as copies: after a restore, a partition pane
+   * that changes again re-fires, and its partial replaces the copy.
+   */
+  snapshot(): CombinerState {
+    const save = (acc: unknown[]): unknown => this.options.aggregate.save(acc);
+    const panes: CombinerState['panes'][number][] = [];
+    const all = this.options.merging ? [...this.sessions.values()].flat() : [...this.fixed.values()];
+    for (const pane of all) {
+      const parts = [...pane.parts].map(([id, part]) => [id, paneState(part, save)] as const);
+      panes.push({ ...paneState({ ...pane, acc: [] }, () => null), waiting: this.waiting.has(pane), parts });
+    }
+    return { watermark: this.watermark, panes };
+  }
+
+  /** Loads a snapshot into a fresh combiner. */
+  restore(state: CombinerState): void {
+    this.watermark = state.watermark;
+    const load = (saved: unknown): unknown[] => this.options.aggregate.load(saved as unknown[]);
+    for (const saved of state.panes) {
+      const base = paneFromState({ ...saved, acc: null }, () => []);
+      const pane: CombinedPane = { ...base, parts: new Map(saved.parts.map(([id, part]) => [id, paneFromState(part, load)])) };
+      if (this.options.merging) {
+        const list = this.sessions.get(pane.keyString) ?? [];
+        list.push(pane);
+        list.sort((a, b) => a.start - b.start);
+        this.sessions.set(pane.keyString, list);
+      } else {
+        this.fixed.set(`${pane.start}\u0000${pane.keyString}`, pane);
+      }
+      if (saved.waiting) this.waiting.add(pane);
+      this.timers.register(pane, pane.end - 1, this.options.allowedLateness, this.watermark);
     }
   }
 

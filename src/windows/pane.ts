@@ -39,3 +39,33 @@ export function supersededBy(merged: readonly Pane[]): Bounds[] | undefined {
   }
   return out;
 }
+
+/** A pane as plain data, for checkpoints. */
+export interface PaneState {
+  readonly key: string;
+  readonly keyValue: unknown;
+  readonly start: number;
+  readonly end: number;
+  readonly acc: unknown;
+  readonly firings: number;
+  readonly supersedes: readonly Bounds[] | null;
+}
+
+export function paneState(pane: Pane, saveAcc: (acc: unknown[]) => unknown): PaneState {
+  return {
+    key: pane.keyString,
+    keyValue: pane.keyValue,
+    start: pane.start,
+    end: pane.end,
+    acc: saveAcc(pane.acc),
+    firings: pane.firings,
+    supersedes: pane.supersedes === undefined ? null : pane.supersedes.map((b) => ({ start: b.start, end: b.end })),
+  };
+}
+
+export function paneFromState(state: PaneState, loadAcc: (saved: unknown) => unknown[]): Pane {
+  const pane = newPane(state.key, state.keyValue, state.start, state.end, loadAcc(state.acc));
+  pane.firings = state.firings;
+  pane.supersedes = state.supersedes === null ? undefined : state.supersedes.map((b) => ({ start: b.start, end: b.end }));
+  return pane;
+}

@@ -52,12 +52,14 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
 
   return (ctx) => (source) =>
     new Observable<Element<T>>((subscriber) => {
-      let maxSeen = Number.NEGATIVE_INFINITY;
-      let current = Number.NEGATIVE_INFINITY;
-      let emitted = Number.NEGATIVE_INFINITY;
+      const restored = ctx.state.restored() as WatermarkState | undefined;
+      let maxSeen = restored?.maxSeen ?? Number.NEGATIVE_INFINITY;
+      let current = restored?.current ?? Number.NEGATIVE_INFINITY;
+      let emitted = restored?.emitted ?? Number.NEGATIVE_INFINITY;
       return source.subscribe({
         next(element) {
           if (element.kind !== 'batch') {
+            if (element.kind === 'barrier') ctx.state.save(element.checkpointId, { maxSeen, current, emitted } satisfies WatermarkState);
             subscriber.next(element);
             return;
           }
@@ -100,6 +102,13 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/** Checkpointed state of the watermark generator. */
+interface WatermarkState {
+  readonly maxSeen: number;
+  readonly current: number;
+  readonly emitted: number;
 }
 
 function preview(value: unknown): string {

@@ -1,7 +1,7 @@
 import type { Envelope } from '../core/envelope.js';
 import type { CompositeAggregate } from './aggregates/composite.js';
 import { windowStart, type WindowAssigner } from './assigners.js';
-import { intersects, newPane, supersededBy, type Bounds, type Pane } from './pane.js';
+import { intersects, newPane, paneFromState, paneState, supersededBy, type Bounds, type Pane, type PaneState } from './pane.js';
 import { TimerQueue } from './timers.js';
 
 /** What a window operator reports; all calls happen synchronously, in output order. */
@@ -24,6 +24,12 @@ export interface WindowOperatorOptions {
 }
 
 const NO_KEY = '';
+
+/** Checkpointed state of a {@link WindowOperator}. */
+export interface WindowOperatorState {
+  readonly watermark: number;
+  readonly panes: readonly PaneState[];
+}
 
 /**
  * Event-time windows for one partition, with Apache Flink's `WindowOperator` semantics and
@@ -105,6 +111,35 @@ export class WindowOperator {
   hasOpenSession(keyString: string, start: number, end: number): boolean {
     const list = this.sessions.get(keyString);
     return list !== undefined && list.some((pane) => pane.firings === 0 && intersects(pane, start, end));
+  }
+
+  /** The operator's state as plain data: watermark and live panes (timers follow from them). */
+  snapshot(): WindowOperatorState {
+    const save = (acc: unknown[]): unknown => this.aggregate.save(acc);
+    const panes: PaneState[] = [];
+    for (const byKey of this.fixed.values()) for (const pane of byKey.values()) panes.push(paneState(pane, save));
+    for (const list of this.sessions.values()) for (const pane of list) panes.push(paneState(pane, save));
+    return { watermark: this.watermark, panes };
+  }
+
+  /** Loads a snapshot into a fresh operator, re-registering the timers its panes still need. */
+  restore(state: WindowOperatorState): void {
+    this.watermark = state.watermark;
+    const load = (saved: unknown): unknown[] => this.aggregate.load(saved as unknown[]);
+    for (const saved of state.panes) {
+      const pane = paneFromState(saved, load);
+      if (this.assigner.kind === 'session') {
+        const list = this.sessions.get(pane.keyString) ?? [];
+        list.push(pane);
+        list.sort((a, b) => a.start - b.start);
+        this.sessions.set(pane.keyString, list);
+      } else {
+        let byKey = this.fixed.get(pane.start);
+        if (byKey === undefined) this.fixed.set(pane.start, (byKey = new Map()));
+        byKey.set(pane.keyString, pane);
+      }
+      this.timers.register(pane, pane.end - 1, this.lateness, this.watermark);
+    }
   }
 
   /** Number of live panes (state size). */

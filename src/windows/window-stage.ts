@@ -1,13 +1,13 @@
 import type { Element } from '../core/elements.js';
 import type { Envelope } from '../core/envelope.js';
-import type { PartitionContext } from '../core/context.js';
+import { NO_STATE, type PartitionContext, type StateHandle } from '../core/context.js';
 import { ErrorCode } from '../core/errors.js';
 import type { CompositeAggregate } from './aggregates/composite.js';
 import type { WindowAssigner } from './assigners.js';
-import { Combiner } from './combiner.js';
+import { Combiner, type CombinerState } from './combiner.js';
 import type { Bounds, Pane } from './pane.js';
 import { windowResult, type WindowResult } from './result.js';
-import { WindowOperator } from './window-operator.js';
+import { WindowOperator, type WindowOperatorState } from './window-operator.js';
 
 export interface WindowStageOptions {
   readonly pipeline: string;
@@ -18,10 +18,24 @@ export interface WindowStageOptions {
   readonly idleTimeout: number | undefined;
   /** Keep per-partition results (partition in their id) instead of combining them. */
   readonly perPartition: boolean;
-  /** Contexts of the partitions feeding the stage, by partition id. */
+  /** Contexts of the partitions feeding the stage, by partition id; their state handles keep
+   * each partition's window state. */
   readonly partitions: ReadonlyMap<string, PartitionContext>;
+  /** State shared by all partitions: the combined watermark and the combiner. */
+  readonly shared?: StateHandle;
   /** Wall clock for idleness (the scheduler's `now`). */
   readonly now: () => number;
+}
+
+/** Checkpointed state of one partition's windows. */
+interface SavedWindows {
+  readonly window: WindowOperatorState;
+}
+
+/** Checkpointed state shared across partitions. */
+interface SharedState {
+  readonly watermark: number;
+  readonly combiner: CombinerState | null;
 }
 
 interface PartitionState {
@@ -71,7 +85,61 @@ export class WindowStage {
         },
       });
     }
+    const shared = options.shared?.restored() as SharedState | undefined;
+    if (shared !== undefined) {
+      this.watermark = shared.watermark;
+      if (shared.combiner !== null) this.combiner?.restore(shared.combiner);
+    }
     for (const [partition, ctx] of options.partitions) this.addPartition(partition, ctx);
+  }
+
+  /** Saves every partition's windows and the shared state for checkpoint `checkpointId`. */
+  snapshot(checkpointId: number): void {
+    for (const state of this.states.values()) {
+      state.ctx.state.save(checkpointId, { window: state.operator.snapshot() } satisfies SavedWindows);
+    }
+    (this.options.shared ?? NO_STATE).save(checkpointId, {
+      watermark: this.watermark,
+      combiner: this.combiner?.snapshot() ?? null,
+    } satisfies SharedState);
+  }
+
+  /**
+   * Takes a partition in (assigned while running), restoring its windows from its context's
+   * checkpointed state when there is one.
+   */
+  addPartition(partition: string, ctx: PartitionContext): void {
+    if (this.states.has(partition)) throw new Error(`window stage: partition ${partition} is already assigned`);
+    const operator = new WindowOperator({
+      assigner: this.options.assigner,
+      aggregate: this.options.aggregate,
+      allowedLateness: this.options.allowedLateness,
+      listener: {
+        fire: (pane, revision, supersedes) => this.partitionFired(partition, pane, revision, supersedes),
+        late: (env, reason) => ctx.late(env, reason),
+        reject: (env, reason) => ctx.deadLetter(env, 'window', ErrorCode.BAD_FIELD, reason),
+        // Per event, not per batch: the combined watermark must move exactly when a
+        // partition's does, or batch boundaries would change the order of results. Only a
+        // partition that held the minimum can move it.
+        advanced: (previous) => {
+          if (!state.idle && previous <= this.watermark) this.advanceCombined();
+        },
+      },
+    });
+    const restored = ctx.state.restored() as SavedWindows | undefined;
+    if (restored !== undefined) operator.restore(restored.window);
+    const state: PartitionState = { ctx, operator, ended: false, idle: false, lastInput: this.options.now() };
+    this.states.set(partition, state);
+  }
+
+  /**
+   * Lets a revoked partition go, after its state was checkpointed. Its results already handed to
+   * the combiner stay there; it no longer holds the combined watermark back.
+   */
+  removePartition(partition: string): Envelope<WindowResult>[] {
+    this.states.delete(partition);
+    this.advanceCombined();
+    return this.take();
   }
 
   /** Processes one element of one partition; returns the results it produced, in order. */
@@ -118,32 +186,6 @@ export class WindowStage {
   get finished(): boolean {
     for (const state of this.states.values()) if (!state.ended) return false;
     return true;
-  }
-
-  private addPartition(partition: string, ctx: PartitionContext): void {
-    const state: PartitionState = {
-      ctx,
-      ended: false,
-      idle: false,
-      lastInput: this.options.now(),
-      operator: new WindowOperator({
-        assigner: this.options.assigner,
-        aggregate: this.options.aggregate,
-        allowedLateness: this.options.allowedLateness,
-        listener: {
-          fire: (pane, revision, supersedes) => this.partitionFired(partition, pane, revision, supersedes),
-          late: (env, reason) => ctx.late(env, reason),
-          reject: (env, reason) => ctx.deadLetter(env, 'window', ErrorCode.BAD_FIELD, reason),
-          // Per event, not per batch: the combined watermark must move exactly when a
-          // partition's does, or batch boundaries would change the order of results. Only a
-          // partition that held the minimum can move it.
-          advanced: (previous) => {
-            if (!state.idle && previous <= this.watermark) this.advanceCombined();
-          },
-        },
-      }),
-    };
-    this.states.set(partition, state);
   }
 
   private partitionFired(partition: string, pane: Pane, revision: number, supersedes: readonly Bounds[] | undefined): void {

@@ -1,4 +1,5 @@
 import type { PartitionReader, Source } from '../../core/connectors.js';
+import type { Position } from '../../core/envelope.js';
 import { fileSourceConfig, type FileSourceConfig, type FileSourceOptions } from './config.js';
 import { probeFiles, resolveFiles } from './files.js';
 import { FileReader } from './reader.js';
@@ -33,11 +34,11 @@ class FileSource implements Source {
     return `${base} (${this.fileCount} ${this.fileCount === 1 ? 'file' : 'files'})`;
   }
 
-  async open(): Promise<PartitionReader[]> {
+  async open(resume?: ReadonlyMap<string, Position>): Promise<PartitionReader[]> {
     const files = await resolveFiles(this.config.path);
     await probeFiles(files);
     this.fileCount = files.length;
-    const readers = files.map((file) => new FileReader(file, this.config));
+    const readers = files.map((file) => new FileReader(file, { ...this.config, afterLine: resumeLine(resume?.get(file)) }));
     this.readers.push(...readers);
     return readers;
   }
@@ -46,4 +47,11 @@ class FileSource implements Source {
     const readers = this.readers.splice(0);
     await Promise.all(readers.map((reader) => reader.close()));
   }
+}
+
+/** The line a checkpoint position of this source names. */
+function resumeLine(position: Position | undefined): number | undefined {
+  if (position === undefined) return undefined;
+  const line = position['line'];
+  return typeof line === 'number' && Number.isSafeInteger(line) && line >= 0 ? line : undefined;
 }

@@ -43,10 +43,14 @@ export class FileReader implements PartitionReader {
   /** An error met after some records of a batch were read, raised by the next `read()`. */
   private failure: UserError | undefined;
 
-  constructor(path: string, options: { readonly batchSize: number; readonly chunkBytes: number }) {
+  /** Lines a resumed reader skips: a checkpoint already covers them. */
+  private readonly skipThrough: number;
+
+  constructor(path: string, options: { readonly batchSize: number; readonly chunkBytes: number; readonly afterLine?: number | undefined }) {
     this.partition = path;
     this.batchSize = options.batchSize;
     this.chunkBytes = options.chunkBytes;
+    this.skipThrough = options.afterLine ?? 0;
   }
 
   async read(): Promise<Envelope<Raw>[] | null> {
@@ -84,6 +88,10 @@ export class FileReader implements PartitionReader {
         }
         this.done = true;
         await this.release();
+        if (line + (this.carry.length > 0 || this.partial !== undefined ? 1 : 0) < this.skipThrough) {
+          this.failure = unreadable(this.partition, undefined, `the checkpoint resumes after line ${this.skipThrough} but the file now has ${line} lines; it changed since — restore it or delete the checkpoint directory to start over`);
+          throw this.failure;
+        }
         if (this.partial !== undefined) {
           // a truncated character at the very end decodes to U+FFFD, as a decoder would
           this.carry += this.partial.toString('utf8');
@@ -97,7 +105,7 @@ export class FileReader implements PartitionReader {
       line++;
       const last = text.length - 1;
       if (last >= 0 && text.charCodeAt(last) === CR) text = text.slice(0, last);
-      if (!isBlank(text)) batch.push(envelope<Raw>(text, partition, { file: partition, line }, text));
+      if (line > this.skipThrough && !isBlank(text)) batch.push(envelope<Raw>(text, partition, { file: partition, line }, text));
       if (this.done) break;
     }
     this.chunk = chunk;

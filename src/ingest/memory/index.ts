@@ -30,10 +30,14 @@ export function memorySource(options: MemorySourceOptions): Source {
   const readers: MemoryReader[] = [];
   return {
     description: `memory: (${names.length} ${names.length === 1 ? 'partition' : 'partitions'})`,
-    open: async () => {
+    open: async (resume) => {
       const opened = names.map((name) => {
         const sizes = options.batchSizes?.(name);
-        return new MemoryReader(name, options.partitions[name] ?? [], sizes === undefined ? undefined : checkSizes(name, sizes));
+        const after = resume?.get(name)?.['line'];
+        const reader = new MemoryReader(name, options.partitions[name] ?? [], sizes === undefined ? undefined : checkSizes(name, sizes));
+        // a checkpoint's position is the 1-based line of the last record it covers
+        if (typeof after === 'number') reader.skip(after);
+        return reader;
       });
       readers.push(...opened);
       return opened;
@@ -73,6 +77,11 @@ class MemoryReader implements PartitionReader {
     }
     this.next = end;
     return Promise.resolve(out);
+  }
+
+  /** Starts after the first `lines` lines (resuming from a checkpoint). */
+  skip(lines: number): void {
+    this.next = Math.min(lines, this.lines.length);
   }
 
   close(): Promise<void> {

@@ -28,6 +28,8 @@ export class FileSinkService implements Sink {
   private stream: WriteStream | undefined;
   private failure: UserError | undefined;
   private closed = false;
+  /** Bytes in the file after the last acknowledged write: the position checkpoints keep. */
+  private bytes = 0;
 
   constructor(private readonly config: FileSinkConfig) {
     this.description = `file:${config.path}`;
@@ -46,6 +48,7 @@ export class FileSinkService implements Sink {
     const stream = this.stream;
     if (stream === undefined) throw new Error(`${this.description} is closed`);
     const text = encodeJsonLines(records);
+    const size = Buffer.byteLength(text);
     await new Promise<void>((resolve, reject) => {
       let pending = 1;
       const settle = (): void => {
@@ -57,6 +60,34 @@ export class FileSinkService implements Sink {
         stream.once('drain', settle);
       }
     });
+    this.bytes += size;
+  }
+
+  /** The file's length after every acknowledged write. */
+  position(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Cuts the file back to a checkpoint's length before a resumed run writes again, so output
+   * re-emitted after the checkpoint lands once; `undefined` (no checkpoint yet) empties it.
+   */
+  async restore(position: unknown): Promise<void> {
+    await this.open();
+    if (this.failure !== undefined) throw this.failure;
+    const handle = this.handle;
+    if (handle === undefined) throw new Error(`${this.description} is closed`);
+    const target = position === undefined ? 0 : Number(position);
+    if (!Number.isSafeInteger(target) || target < 0) throw new Error(`${this.description}: bad checkpoint position ${String(position)}`);
+    const { size } = await handle.stat();
+    if (size < target) {
+      throw new UserError(
+        ErrorCode.UNWRITABLE_OUTPUT,
+        `cannot resume '${this.config.path}': it holds ${size} bytes but the checkpoint says ${target} were written; it was changed outside Sluice — restore it or delete the checkpoint directory to start over`,
+      );
+    }
+    await handle.truncate(target);
+    this.bytes = target;
   }
 
   async close(): Promise<void> {
@@ -93,6 +124,7 @@ export class FileSinkService implements Sink {
     try {
       await mkdir(dirname(path), { recursive: true });
       this.handle = await open(path, append ? 'a' : 'w');
+      this.bytes = append ? (await this.handle.stat()).size : 0;
     } catch (err) {
       throw this.fail(err);
     }

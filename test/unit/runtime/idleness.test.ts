@@ -60,7 +60,7 @@ describe('idle partitions (virtual time)', () => {
         b: ['p1', batch([event('p1', 'x', 3, Number.NEGATIVE_INFINITY), event('p1', 'x', 100, 2)])],
         B: ['p1', watermark(99)],
       });
-      const out = windowed(stage, input as Observable<Tagged>, () => undefined, scheduler, 40);
+      const out = windowed({ stage, input: input as Observable<Tagged>, release: () => undefined, scheduler, idleTimeout: 40 });
       // At frame 7 the minimum moves per event: to p1's 2 (stamped on its second event), then to
       // p2's 6. p2 was last heard at frame 0: idle from frame 40 (checks every 10 ms). Then the
       // minimum is p1's 99; p2 follows it, its window [0,10) fires, and the combined count is 2.
@@ -73,7 +73,7 @@ describe('idle partitions (virtual time)', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const stage = stageFor(scheduler, ['p1'], 20);
       const input = cold<Tagged>('a', { a: ['p1', batch([event('p1', 'x', 5, Number.NEGATIVE_INFINITY)])] });
-      const out = windowed(stage, input as Observable<Tagged>, () => undefined, scheduler, 20);
+      const out = windowed({ stage, input: input as Observable<Tagged>, release: () => undefined, scheduler, idleTimeout: 20 });
       expectObservable(out.pipe(mapDescribe()), '^ 200ms !').toBe('');
     });
   });
@@ -93,7 +93,7 @@ describe('idle partitions (virtual time)', () => {
         C: ['p2', watermark(39)],
         d: ['p1', END],
       });
-      const out = windowed(stage, input as Observable<Tagged>, () => undefined, scheduler, 20);
+      const out = windowed({ stage, input: input as Observable<Tagged>, release: () => undefined, scheduler, idleTimeout: 20 });
       // p1, silent after frame 4, is idle from frame 24; so at frame 38 p2's watermark 39 is the
       // minimum, p1 follows it and its window [20,30) fires. p1's end at frame 42 changes nothing.
       expectObservable(out.pipe(mapDescribe()), '^ 100ms !').toBe('4ms x 15ms (rw) 14ms (sv)', {
@@ -116,7 +116,7 @@ describe('idle partitions (virtual time)', () => {
         A: ['p1', watermark(11)],
         b: ['p1', watermark(30)],
       });
-      const out = windowed(stage, input as Observable<Tagged>, () => undefined, scheduler, 5);
+      const out = windowed({ stage, input: input as Observable<Tagged>, release: () => undefined, scheduler, idleTimeout: 5 });
       // idle from frame 5 on, but alone: time stands still until it speaks at frame 54
       expectObservable(out.pipe(mapDescribe()), '^ 100ms !').toBe('(xrw) 49ms (sv)', {
         x: 'w:0',

@@ -1,0 +1,89 @@
+import type { Sink } from '../core/connectors.js';
+import type { DeadLetter } from '../core/context.js';
+import { SinkQueue } from './sink-queue.js';
+
+export interface OutputsOptions {
+  readonly sinks: readonly Sink[];
+  readonly deadLetter: Sink<DeadLetter>;
+  readonly late: Sink<DeadLetter> | undefined;
+  /** Called whenever room may have been freed (a write finished). */
+  readonly notify: () => void;
+}
+
+/**
+ * Everything a run writes to: result sinks, the dead-letter sink and the late sink, each behind
+ * its own queue. Knows how much is unacknowledged (for backpressure), and can wait until
+ * everything written so far is acknowledged (for checkpoints).
+ */
+export class Outputs {
+  private readonly results: SinkQueue<unknown>[];
+  private readonly deadLetters: SinkQueue<DeadLetter>;
+  private readonly lates: SinkQueue<DeadLetter> | undefined;
+  private readonly all: SinkQueue<unknown>[];
+  private closedListener: (() => void) | undefined;
+  private failureListener: ((err: unknown) => void) | undefined;
+  private failed = false;
+
+  constructor(options: OutputsOptions) {
+    const progress = (): void => {
+      for (const queue of this.all) {
+        if (queue.error !== undefined && !this.failed) {
+          this.failed = true;
+          this.failureListener?.(queue.error);
+        } else if ((queue.sink as { closedEarly?: boolean }).closedEarly === true) this.closedListener?.();
+      }
+      options.notify();
+    };
+    this.results = options.sinks.map((sink) => new SinkQueue<unknown>(sink, progress));
+    this.deadLetters = new SinkQueue<DeadLetter>(options.deadLetter, progress);
+    this.lates = options.late === undefined ? undefined : new SinkQueue<DeadLetter>(options.late, progress);
+    this.all = [...this.results, this.deadLetters as SinkQueue<unknown>, ...(this.lates ? [this.lates as SinkQueue<unknown>] : [])];
+  }
+
+  /** Records written but not yet acknowledged, across every sink. */
+  get pending(): number {
+    let n = 0;
+    for (const queue of this.all) n += queue.pending;
+    return n;
+  }
+
+  write(values: readonly unknown[]): void {
+    for (const queue of this.results) queue.push(values);
+  }
+
+  deadLetter(entry: DeadLetter): void {
+    this.deadLetters.push([entry]);
+  }
+
+  late(entry: DeadLetter): void {
+    this.lates?.push([entry]);
+  }
+
+  /** Waits until everything written so far is acknowledged; each sink's position, by sink. */
+  async acknowledge(): Promise<Record<string, unknown>> {
+    const positions = await Promise.all(this.all.map((queue) => queue.mark()));
+    const out: Record<string, unknown> = {};
+    this.all.forEach((queue, i) => {
+      if (positions[i] !== undefined) out[queue.sink.description] = positions[i];
+    });
+    return out;
+  }
+
+  /** Rewinds sinks that can to the positions of a checkpoint (`undefined`: a fresh start). */
+  async restore(positions: Record<string, unknown> | undefined): Promise<void> {
+    for (const queue of this.all) await queue.sink.restore?.(positions?.[queue.sink.description]);
+  }
+
+  onClosed(listener: () => void): void {
+    this.closedListener = listener;
+  }
+
+  onFailure(listener: (err: unknown) => void): void {
+    this.failureListener = listener;
+  }
+
+  /** Waits for every queued write; a failed sink's error is reported through `onFailure`. */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.all.map((queue) => queue.drain()));
+  }
+}
