@@ -1,6 +1,7 @@
 import type { Sink, Source } from '../core/connectors.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { fileSource } from '../ingest/file/index.js';
+import { generatorSource, WORKLOADS, type GeneratorOptions } from '../ingest/generator/index.js';
 import { openFileSink } from '../sinks/file/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
@@ -13,7 +14,39 @@ export interface EndpointUrl {
   readonly rest: string;
 }
 
-const SOURCES = 'file:PATH_OR_GLOB';
+const SOURCES = 'file:PATH_OR_GLOB, generator:clickstream|telemetry[?rate=N&partitions=N&events=N&seed=N]';
+
+/** Query parameters of `generator:` URLs, and the option each sets. */
+const GENERATOR_PARAMS = {
+  seed: 'seed',
+  partitions: 'partitions',
+  rate: 'rate',
+  events: 'events',
+  'batch-size': 'batchSize',
+  'out-of-order-fraction': 'outOfOrderFraction',
+  'max-delay': 'maxDelay',
+  'late-fraction': 'lateFraction',
+  'anomaly-rate': 'anomalyRate',
+} as const satisfies Record<string, keyof GeneratorOptions>;
+
+/** `generator:WORKLOAD?param=value&…` as generator options. */
+export function generatorOptions(text: string, rest: string): GeneratorOptions {
+  const [workload = '', query = ''] = rest.split('?', 2);
+  if (!(WORKLOADS as readonly string[]).includes(workload)) {
+    throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unknown generator workload '${workload}'; use ${WORKLOADS.join(' or ')}`);
+  }
+  const options: Record<string, unknown> = { workload };
+  for (const [name, value] of new URLSearchParams(query)) {
+    const option = (GENERATOR_PARAMS as Record<string, string>)[name];
+    if (option === undefined) {
+      throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unknown parameter '${name}'; use ${Object.keys(GENERATOR_PARAMS).join(', ')}`);
+    }
+    const number = name === 'max-delay' && /[a-z]$/.test(value) ? parseDuration(value, 'max-delay') : Number(value);
+    if (value === '' || !Number.isFinite(number)) throw new UserError(ErrorCode.BAD_URL, `--source '${text}': ${name} must be a number, got '${value}'`);
+    options[option] = number;
+  }
+  return options as unknown as GeneratorOptions;
+}
 const SINKS = 'file:PATH, stdout: or stderr:';
 
 /** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
@@ -38,6 +71,8 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
   switch (url.scheme) {
     case 'file':
       return fileSource({ path: filePath(url, text, '--source'), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    case 'generator':
+      return generatorSource({ ...generatorOptions(text, url.rest), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
     default:
       throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unsupported scheme '${url.scheme}:'; supported: ${SOURCES}`);
   }

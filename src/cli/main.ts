@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../core/errors.js';
 import { aggregateCommand } from './aggregate.js';
 import { runCommand } from './run-module.js';
+import { demoCommand } from './demo.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
@@ -14,6 +15,7 @@ export function buildProgram(io: CliIo): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
+  demoCommand(program, io);
   aggregateCommand(program, io);
   runCommand(program, io);
   for (const command of program.commands) command.exitOverride();

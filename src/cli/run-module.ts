@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { isPipelineDefinition, type PipelineDefinition } from '../core/definition.js';
 import { ErrorCode, UserError, isUserError, messageOf } from '../core/errors.js';
 import { addRunFlags, type CliIo } from './common.js';
+import { BUILTIN_PIPELINES } from '../pipelines/index.js';
 import { execute, type RunFlags } from './execute.js';
 
 /** `sluice run MODULE`: runs the pipeline a TypeScript or JavaScript module exports. */
@@ -12,7 +13,7 @@ export function runCommand(program: Command, io: CliIo): void {
   const command = program
     .command('run')
     .description('run the pipeline exported by a TypeScript or JavaScript module')
-    .argument('<module>', 'file whose default export is definePipeline(…)')
+    .argument('<module>', 'file whose default export is definePipeline(…), or a built-in pipeline name')
     .option('--source <url>', "where events come from; overrides the pipeline's default");
   addRunFlags(command).action(async (modulePath: string, flags: RunFlags) => {
     const definition = await loadPipeline(modulePath);
@@ -23,7 +24,14 @@ export function runCommand(program: Command, io: CliIo): void {
 /** Imports a pipeline module (TypeScript through tsx) and returns its definition. */
 export async function loadPipeline(modulePath: string): Promise<PipelineDefinition> {
   const file = resolve(modulePath);
-  if (!existsSync(file)) throw new UserError(ErrorCode.UNREADABLE_INPUT, `cannot read pipeline module '${modulePath}': no such file`);
+  if (!existsSync(file)) {
+    const builtin = BUILTIN_PIPELINES[modulePath as keyof typeof BUILTIN_PIPELINES];
+    if (builtin !== undefined) return builtin;
+    throw new UserError(
+      ErrorCode.UNREADABLE_INPUT,
+      `cannot read pipeline module '${modulePath}': no such file (built-in pipelines: ${Object.keys(BUILTIN_PIPELINES).join(', ')})`,
+    );
+  }
   let loaded: Record<string, unknown>;
   try {
     if (/\.[cm]?tsx?$/.test(file)) {

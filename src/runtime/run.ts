@@ -47,6 +47,19 @@ export interface RunOptions {
    * is taken (when checkpointing), and the run resolves with `stopped: true`.
    */
   readonly signal?: AbortSignal;
+  /** Receives a live view of the run once it starts. */
+  readonly view?: (view: RunView) => void;
+}
+
+/** A live look at a running pipeline, for dashboards such as `sluice demo`'s. */
+export interface RunView {
+  counters(): Record<string, number>;
+  /** Output watermark (−∞ before the first, or without a window). */
+  watermark(): number;
+  /** Latest event time seen by the window (−∞ without one). */
+  maxEventTime(): number;
+  /** Newest durable checkpoint (0: none). */
+  lastCheckpoint(): number;
 }
 
 export interface RunSummary {
@@ -272,6 +285,12 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     };
     outputs.onFailure(fail);
     coordinator?.start(fail);
+    options.view?.({
+      counters: () => counters.snapshot(),
+      watermark: () => stage?.watermark ?? Number.NEGATIVE_INFINITY,
+      maxEventTime: () => stage?.maxEventTime ?? Number.NEGATIVE_INFINITY,
+      lastCheckpoint: () => coordinator?.lastCompleted ?? 0,
+    });
 
     /** Assignment changes, one at a time and never while a checkpoint is in flight. */
     let changes = Promise.resolve();

@@ -56,6 +56,8 @@ interface PartitionState {
 export class WindowStage {
   /** Watermark of the stage's output: the minimum over active partitions, never decreasing. */
   watermark = Number.NEGATIVE_INFINITY;
+  /** Latest event time seen on any partition; minus `watermark`, how far results trail the data. */
+  maxEventTime = Number.NEGATIVE_INFINITY;
 
   private readonly options: WindowStageOptions;
   private readonly states = new Map<string, PartitionState>();
@@ -149,9 +151,15 @@ export class WindowStage {
     state.lastInput = this.options.now();
     state.idle = false;
     switch (element.kind) {
-      case 'batch':
-        for (const env of element.events) state.operator.process(env);
+      case 'batch': {
+        let latest = this.maxEventTime;
+        for (const env of element.events) {
+          if (env.time > latest) latest = env.time;
+          state.operator.process(env);
+        }
+        this.maxEventTime = latest;
         break;
+      }
       case 'watermark':
         state.operator.advance(element.time);
         break;
