@@ -140,6 +140,15 @@ describe('sluice run', () => {
   it('a missing module path', async () => {
     const path = join(dir, 'no-such-pipeline.ts');
     const line = expectOneLineError(await sluice(['run', path]), 1);
-    expect(line).toBe(`sluice: cannot read pipeline module '${path}': no such file`);
+    expect(line).toBe(
+      `sluice: cannot read pipeline module '${path}': no such file (built-in pipelines: clickstream, clickstream-sessions, telemetry, telemetry-braking)`,
+    );
+  });
+
+  it('a built-in pipeline by name, with a source override', async () => {
+    const result = await sluice(['run', 'telemetry-braking', '--source', 'generator:telemetry?events=4000&partitions=2&seed=3']);
+    expect(result.code).toBe(0);
+    expect(summaryOf(result).eventsIn).toBe(4000);
+    expect(results(result).every((r) => typeof r['harshBrakes'] === 'number')).toBe(true);
   });
 });
