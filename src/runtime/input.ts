@@ -1,7 +1,7 @@
 import { Observable, type Subscriber } from 'rxjs';
 import type { PartitionReader } from '../core/connectors.js';
 import { batch, END, type Element } from '../core/elements.js';
-import type { Position, Raw } from '../core/envelope.js';
+import type { Envelope, Position, Raw } from '../core/envelope.js';
 import type { Gate } from './gate.js';
 
 const STOPPED: unique symbol = Symbol('stopped');
@@ -30,9 +30,12 @@ export class PartitionInput {
   ended = false;
   private subscriber: Subscriber<Element<Raw>> | undefined;
   private stopping = false;
-  /** Resolves on `stop()`, so a read that may wait for data forever (a live source) is abandoned. */
-  private readonly stopped: Promise<typeof STOPPED>;
-  private signalStop!: () => void;
+  /**
+   * Ends the read in flight on `stop()`, so a read that may wait for data forever (a live
+   * source) is abandoned. One slot, cleared after each read: racing every read against one
+   * long-lived promise would keep every batch ever read reachable from it.
+   */
+  private abandonRead: (() => void) | undefined;
 
   constructor(
     readonly reader: PartitionReader,
@@ -40,7 +43,6 @@ export class PartitionInput {
     resumeFrom: Position | null,
   ) {
     this.lastPosition = resumeFrom;
-    this.stopped = new Promise((resolve) => (this.signalStop = () => resolve(STOPPED)));
   }
 
   get partition(): string {
@@ -69,8 +71,24 @@ export class PartitionInput {
   /** Stops reading: the partition completes without an end (its windows stay open). */
   stop(): void {
     this.stopping = true;
-    this.signalStop();
+    this.abandonRead?.();
     this.options.gate.notify();
+  }
+
+  private readOrStop(reading: Promise<Envelope<Raw>[] | null>): Promise<Envelope<Raw>[] | null | typeof STOPPED> {
+    return new Promise((resolve, reject) => {
+      this.abandonRead = () => resolve(STOPPED);
+      reading.then(
+        (events) => {
+          this.abandonRead = undefined;
+          resolve(events);
+        },
+        (err: unknown) => {
+          this.abandonRead = undefined;
+          reject(err);
+        },
+      );
+    });
   }
 
   private async pull(subscriber: Subscriber<Element<Raw>>, cancelled: () => boolean): Promise<void> {
@@ -81,7 +99,7 @@ export class PartitionInput {
         if (cancelled()) return;
         if (this.stopping) break;
         const reading = this.reader.read();
-        const events = await Promise.race([reading, this.stopped]);
+        const events = await this.readOrStop(reading);
         if (cancelled()) return;
         // what was read after a stop is not emitted: the checkpoint does not cover it either
         if (events === STOPPED || this.stopping) {
