@@ -14,6 +14,7 @@ import { runPipeline, type RunSummary, type RunView } from '../runtime/run.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import type { CliIo } from './common.js';
 import { Dashboard } from './dashboard.js';
+import { handleShutdownSignals } from './signals.js';
 import { summaryLine } from './execute.js';
 
 interface DemoFlags {
@@ -72,9 +73,7 @@ export async function runDemo(flags: DemoFlags, io: CliIo): Promise<RunSummary[]
 
   const views: { pipeline: string; view: RunView }[] = [];
   const started = performance.now();
-  const onSignal = (): void => stop.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeSignals = handleShutdownSignals({ stop, deadlineMs: 25_000, report: io.report, exit: (code) => process.exit(code) });
   const timer = durationMs === undefined ? undefined : setTimeout(() => stop.abort(), durationMs);
   // the live table only on a terminal: redirected output stays quiet until the summary
   const dashboard = new Dashboard(views, (text) => process.stderr.write(text), () => performance.now());
@@ -107,8 +106,7 @@ export async function runDemo(flags: DemoFlags, io: CliIo): Promise<RunSummary[]
   } finally {
     clearTimeout(timer);
     clearInterval(refresh);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeSignals();
     await Promise.allSettled(opened.map((sink) => sink.close()));
   }
 }

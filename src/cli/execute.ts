@@ -2,7 +2,8 @@ import type { Sink } from '../core/connectors.js';
 import type { DeadLetter } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { ErrorCode, UserError } from '../core/errors.js';
-import { formatDuration, parseDuration } from '../core/duration.js';
+import { parseDuration } from '../core/duration.js';
+import { handleShutdownSignals } from './signals.js';
 import { runPipeline, type RunSummary } from '../runtime/run.js';
 import { checkpointInterval, checkpointStoreFor, sinkOpener, sourceFor } from './endpoints.js';
 
@@ -59,22 +60,13 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
     return sink as Sink<T>;
   };
 
-  const exit = io.exit ?? ((code: number) => process.exit(code));
   const stop = new AbortController();
-  let deadline: NodeJS.Timeout | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stop.signal.aborted) {
-      io.report(`sluice: second ${signal}, exiting now`);
-      exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    stop.abort();
-    deadline = setTimeout(() => {
-      io.report(`sluice: could not finish and checkpoint within --shutdown-timeout ${formatDuration(shutdownMs)}; exiting without a final checkpoint`);
-      exit(1);
-    }, shutdownMs);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const removeSignals = handleShutdownSignals({
+    stop,
+    deadlineMs: shutdownMs,
+    report: io.report,
+    exit: io.exit ?? ((code: number) => process.exit(code)),
+  });
   const started = performance.now();
   try {
     const sinks: Sink[] = [];
@@ -94,11 +86,9 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
     io.report(summaryLine(summary, performance.now() - started));
     return summary;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    removeSignals();
     await Promise.allSettled(opened.map((sink) => sink.close()));
     await store?.close();
-    clearTimeout(deadline);
   }
 }
 
