@@ -1,6 +1,8 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { constants, open as openFd } from 'node:fs';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { Sink } from '../../core/connectors.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { describeFsError, errorCode } from '../../ingest/file/fs-errors.js';
@@ -9,11 +11,25 @@ import type { FileSinkConfig } from './config.js';
 
 /** fsync errors that only mean "this kind of file cannot be synced" (pipes, /dev/stdout). */
 const UNSYNCABLE = new Set(['EINVAL', 'ENOTSUP', 'EROFS']);
+/** How often to look for a reader of a named pipe nobody reads yet. */
+const PIPE_RETRY_MS = 100;
+
+/** Where the bytes go: a regular file (or device) through a file handle, or a named pipe. */
+interface Target {
+  readonly stream: Writable;
+  /** A regular file: its length is a position checkpoints can cut it back to. */
+  readonly handle: FileHandle | undefined;
+  readonly regular: boolean;
+}
 
 /**
  * Writes JSON Lines to one file. The file is opened by {@link FileSinkService.open} or by the
  * first write; each write resolves once its bytes are handed to the OS, and `close` flushes,
  * fsyncs and closes the file.
+ *
+ * A named pipe (a slow consumer downstream) is written through a non-blocking socket: a write
+ * to a full pipe then waits on the event loop instead of blocking a worker thread, so a stuck
+ * reader can never keep the process from exiting.
  *
  * @example
  * const sink = new FileSinkService({ path: 'out.jsonl', append: false });
@@ -24,8 +40,7 @@ const UNSYNCABLE = new Set(['EINVAL', 'ENOTSUP', 'EROFS']);
 export class FileSinkService implements Sink {
   readonly description: string;
   private opening: Promise<void> | undefined;
-  private handle: FileHandle | undefined;
-  private stream: WriteStream | undefined;
+  private target: Target | undefined;
   private failure: UserError | undefined;
   private closed = false;
   /** Bytes in the file after the last acknowledged write: the position checkpoints keep. */
@@ -45,7 +60,7 @@ export class FileSinkService implements Sink {
     await this.open();
     if (this.failure !== undefined) throw this.failure;
     if (records.length === 0) return;
-    const stream = this.stream;
+    const stream = this.target?.stream;
     if (stream === undefined) throw new Error(`${this.description} is closed`);
     const text = encodeJsonLines(records);
     const size = Buffer.byteLength(text);
@@ -63,31 +78,33 @@ export class FileSinkService implements Sink {
     this.bytes += size;
   }
 
-  /** The file's length after every acknowledged write. */
-  position(): number {
-    return this.bytes;
+  /** The file's length after every acknowledged write; none for pipes and devices. */
+  position(): number | undefined {
+    return this.target?.regular === true ? this.bytes : undefined;
   }
 
   /**
    * Cuts the file back to a checkpoint's length before a resumed run writes again, so output
    * re-emitted after the checkpoint lands once; `undefined` (no checkpoint yet) empties it.
+   * Pipes and devices cannot rewind: their readers see re-emitted results again (at least once).
    */
   async restore(position: unknown): Promise<void> {
     await this.open();
     if (this.failure !== undefined) throw this.failure;
-    const handle = this.handle;
-    if (handle === undefined) throw new Error(`${this.description} is closed`);
-    const target = position === undefined ? 0 : Number(position);
-    if (!Number.isSafeInteger(target) || target < 0) throw new Error(`${this.description}: bad checkpoint position ${String(position)}`);
-    const { size } = await handle.stat();
-    if (size < target) {
+    const target = this.target;
+    if (target === undefined) throw new Error(`${this.description} is closed`);
+    if (!target.regular || target.handle === undefined) return;
+    const length = position === undefined ? 0 : Number(position);
+    if (!Number.isSafeInteger(length) || length < 0) throw new Error(`${this.description}: bad checkpoint position ${String(position)}`);
+    const { size } = await target.handle.stat();
+    if (size < length) {
       throw new UserError(
         ErrorCode.UNWRITABLE_OUTPUT,
-        `cannot resume '${this.config.path}': it holds ${size} bytes but the checkpoint says ${target} were written; it was changed outside Sluice — restore it or delete the checkpoint directory to start over`,
+        `cannot resume '${this.config.path}': it holds ${size} bytes but the checkpoint says ${length} were written; it was changed outside Sluice — restore it or delete the checkpoint directory to start over`,
       );
     }
-    await handle.truncate(target);
-    this.bytes = target;
+    await target.handle.truncate(length);
+    this.bytes = length;
   }
 
   async close(): Promise<void> {
@@ -99,14 +116,14 @@ export class FileSinkService implements Sink {
     } catch {
       return; // Nothing was opened, so nothing to release; the open error was already reported.
     }
-    const { stream, handle } = this;
-    this.stream = undefined;
-    this.handle = undefined;
-    if (stream === undefined || handle === undefined) return;
+    const target = this.target;
+    this.target = undefined;
+    if (target === undefined) return;
+    const { stream, handle } = target;
     try {
       if (this.failure === undefined) {
         await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-        await handle.sync().catch((err: unknown) => {
+        await handle?.sync().catch((err: unknown) => {
           if (!UNSYNCABLE.has(errorCode(err) ?? '')) throw err;
         });
       }
@@ -115,23 +132,33 @@ export class FileSinkService implements Sink {
     } finally {
       // The stream holds a reference on the handle, so `handle.close()` alone would wait forever.
       if (!stream.closed) await new Promise<void>((resolve) => stream.destroy().once('close', () => resolve()));
-      await handle.close().catch(() => undefined);
+      await handle?.close().catch(() => undefined);
     }
   }
 
   private async openNow(): Promise<void> {
     const { path, append } = this.config;
     try {
+      const existing = await stat(path).catch(() => undefined);
+      if (existing?.isFIFO() === true) {
+        const stream = await openPipe(path);
+        // a reader that goes away (EPIPE) fails the sink instead of crashing the process
+        stream.on('error', (err) => this.fail(err));
+        this.target = { stream, handle: undefined, regular: false };
+        return;
+      }
       await mkdir(dirname(path), { recursive: true });
-      this.handle = await open(path, append ? 'a' : 'w');
-      this.bytes = append ? (await this.handle.stat()).size : 0;
+      const handle = await open(path, append ? 'a' : 'w');
+      const info = await handle.stat();
+      this.bytes = append ? info.size : 0;
+      // We close the handle ourselves, after the fsync that `close` promises.
+      const stream = handle.createWriteStream({ autoClose: false });
+      // Without a listener a failed write would crash the process; the write callback reports it.
+      stream.on('error', (err) => this.fail(err));
+      this.target = { stream, handle, regular: info.isFile() };
     } catch (err) {
       throw this.fail(err);
     }
-    // We close the handle ourselves, after the fsync that `close` promises.
-    this.stream = this.handle.createWriteStream({ autoClose: false });
-    // Without a listener a failed write would crash the process; the write callback reports it.
-    this.stream.on('error', (err) => this.fail(err));
   }
 
   private fail(err: unknown): UserError {
@@ -140,5 +167,24 @@ export class FileSinkService implements Sink {
     const cause = code === 'EEXIST' || code === 'ENOTDIR' ? 'a parent is not a directory' : describeFsError(err);
     this.failure ??= new UserError(ErrorCode.UNWRITABLE_OUTPUT, `cannot write '${this.config.path}': ${cause}`, { cause: err });
     return this.failure;
+  }
+}
+
+/**
+ * Opens a named pipe for writing without blocking a thread: a non-blocking open fails with
+ * ENXIO while no reader has the pipe open, so it waits for one by retrying on a timer, as a
+ * blocking open would wait, but interruptibly.
+ */
+async function openPipe(path: string): Promise<Socket> {
+  for (;;) {
+    try {
+      const fd = await new Promise<number>((resolve, reject) =>
+        openFd(path, constants.O_WRONLY | constants.O_NONBLOCK, (err, fd) => (err ? reject(err) : resolve(fd))),
+      );
+      return new Socket({ fd, readable: false, writable: true });
+    } catch (err) {
+      if (errorCode(err) !== 'ENXIO') throw err;
+      await new Promise((resolve) => setTimeout(resolve, PIPE_RETRY_MS));
+    }
   }
 }
