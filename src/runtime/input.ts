@@ -108,6 +108,9 @@ export class PartitionInput {
         // only now does a barrier cover this batch: it went out before any barrier can follow
         this.lastPosition = position;
         this.options.afterBatch?.(count);
+        // A source with data buffered resolves reads as microtasks, which would starve timers
+        // and I/O callbacks (checkpoint saves, sink writes) until its chunk runs dry.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       this.finished = true;
       subscriber.complete();
