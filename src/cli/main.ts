@@ -8,6 +8,9 @@ import type { CliIo } from './common.js';
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
+/** User errors about data rather than the command line: input, output or a checkpoint. */
+const RUNTIME_FAILURES: ReadonlySet<string> = new Set(['UNREADABLE_INPUT', 'UNWRITABLE_OUTPUT', 'BAD_CHECKPOINT']);
+
 /** Builds the `sluice` program. */
 export function buildProgram(io: CliIo): Command {
   const program = new Command('sluice')
@@ -42,7 +45,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (isUserError(err)) {
       io.report(`sluice: ${err.message}`);
-      return err.code === 'UNWRITABLE_OUTPUT' || err.code === 'UNREADABLE_INPUT' ? EXIT.FAILED : EXIT.USAGE;
+      return RUNTIME_FAILURES.has(err.code) ? EXIT.FAILED : EXIT.USAGE;
     }
     io.report(`sluice: internal error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return EXIT.FAILED;

@@ -352,7 +352,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     return {
       partitions: new Set(readers.map((reader) => reader.partition)).size,
       counters: counters.snapshot(),
-      stopped: stopper.signal.aborted,
+      // a stop after every partition reached its end stopped nothing
+      stopped: stopper.signal.aborted && (dynamic || [...inputs.values()].some((input) => !input.ended)),
       restoredFrom: restored?.checkpointId ?? 0,
       lastCheckpoint: coordinator?.lastCompleted ?? 0,
     };
