@@ -1,7 +1,8 @@
 // Lint rules. One is architectural: network clients stay at the edges. Only a connector's
-// service file (src/ingest/<name>/service.ts, src/sinks/<name>/service.ts) and the checkpoint
-// stores may import AWS SDK clients, Kafka or OpenSearch clients, or open sockets themselves, so
-// the rest of Sluice is testable without a network and every remote call has one home.
+// service file (src/ingest/<name>/service.ts, src/sinks/<name>/service.ts), a local peer's
+// (src/dev/<name>/service.ts) and the checkpoint stores may import AWS SDK clients, Kafka or
+// OpenSearch clients, or open sockets themselves, so the rest of Sluice is testable without a
+// network and every remote call has one home.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -18,7 +19,7 @@ export const NETWORK_CLIENTS = {
   ],
 };
 
-export const NETWORK_EDGES = ['src/ingest/*/service.ts', 'src/sinks/*/service.ts', 'src/checkpoint/stores/**/*.ts'];
+export const NETWORK_EDGES = ['src/ingest/*/service.ts', 'src/sinks/*/service.ts', 'src/checkpoint/stores/**/*.ts', 'src/dev/*/service.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**'] },

@@ -1,0 +1,185 @@
+/**
+ * A real Apache Kafka broker in KRaft mode (one node, broker and controller) run on the local
+ * JDK from the jars {@link ensureKafkaJars} installs. Everything it writes (data, log) lives in
+ * a fresh temp folder that `stop()` removes; its output never reaches our stdout or stderr.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, UserError } from '../../core/errors.js';
+import { ensureKafkaJars, isAlive, KAFKA_VERSION } from './install.js';
+import { bindLoopbackPort, waitForBroker } from './service.js';
+import { requireJava, runOrThrow, tail } from './tools.js';
+import type { KafkaBroker } from './index.js';
+
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+const TEMP_PREFIX = 'sluice-kafka-';
+/** Heap for a test broker; Kafka's own script uses 1 GB, which several test workers multiply. */
+const JVM_OPTIONS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];
+
+/** Brokers still running in this process, killed if the process exits without stopping them. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** Starts the JVM broker; see {@link startKafka} for the contract. */
+export async function startJvmKafka(options: { port?: number; cacheDir: string; log: (line: string) => void }): Promise<KafkaBroker> {
+  await requireJava();
+  const jars = await ensureKafkaJars(options);
+  const port = await claimPort(options.port);
+  let controllerPort = await bindLoopbackPort();
+  while (controllerPort === port) controllerPort = await bindLoopbackPort(); // both were released
+  await removeOrphanedTempDirs();
+  const dir = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  const logFile = join(dir, 'server.log');
+  const bootstrap = `127.0.0.1:${port}`;
+  try {
+    await writeFile(join(dir, 'server.properties'), serverProperties({ port, controllerPort, dataDir: join(dir, 'data') }));
+    await writeFile(join(dir, 'log4j2.properties'), log4jProperties(logFile));
+    const java = ['-cp', join(jars, '*'), `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`];
+    // a one-shot tool: C1 only and the serial collector start ~0.5 s faster than the defaults
+    const format = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')];
+    await runOrThrow('java', format, 'Kafka could not format its storage');
+
+    options.log(`starting Apache Kafka ${KAFKA_VERSION} on ${bootstrap} (log: ${logFile})`);
+    const out = openSync(join(dir, 'console.log'), 'a');
+    const args = [...JVM_OPTIONS, ...java, 'kafka.Kafka', join(dir, 'server.properties')];
+    // setpriv --pdeathsig: if this Node process dies without stop() (kill -9 of a test worker),
+    // the kernel terminates the broker instead of leaving it holding ports and a temp dir
+    const child = existsSync('/usr/bin/setpriv')
+      ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'TERM', 'java', ...args], { stdio: ['ignore', out, out] })
+      : spawn('java', args, { stdio: ['ignore', out, out] });
+    closeSync(out);
+    running.add(child);
+    // 'exit' may never follow a failed spawn ('error'), and stop() must not wait for it then
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
+    void exited.then(() => running.delete(child));
+
+    const died = new AbortController();
+    child.once('exit', (code, signal) => died.abort(new Error(`the Kafka broker exited during start-up (${signal ?? `exit code ${code}`})`)));
+    child.once('error', (err) => died.abort(err));
+    try {
+      await waitForBroker(bootstrap, { timeoutMs: READY_TIMEOUT_MS, signal: died.signal });
+    } catch (err) {
+      await terminate(child, exited);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\nlast lines of the broker log:\n${logTail(dir)}`, { cause: err });
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      bootstrap,
+      workDir: dir,
+      logFile,
+      stop: () => (stopping ??= terminate(child, exited).then(() => rm(dir, { recursive: true, force: true }))),
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** SIGTERM (Kafka shuts down cleanly), then SIGKILL after {@link STOP_GRACE_MS}. */
+async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
+  if ((await Promise.race([exited, late])) === 'late') {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
+/** The requested port must be free (a clear error beats a broker dying on bind); else pick one. */
+async function claimPort(port: number | undefined): Promise<number> {
+  if (port === undefined) return bindLoopbackPort();
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UserError(ErrorCode.BAD_OPTION, `Kafka port must be a whole number from 1 to 65535, got ${port}`);
+  try {
+    return await bindLoopbackPort(port);
+  } catch (err) {
+    throw new UserError(ErrorCode.BAD_OPTION, `cannot run Kafka on 127.0.0.1:${port}: ${(err as Error).message}; choose another port`, { cause: err });
+  }
+}
+
+/**
+ * A cluster id as `StorageTool random-uuid` makes it (a random UUID in unpadded base64url, never
+ * starting with '-'), generated here to save a JVM start per broker.
+ */
+function clusterId(): string {
+  for (;;) {
+    const id = Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+function serverProperties(p: { port: number; controllerPort: number; dataDir: string }): string {
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    // a static voter set: formatting needs no --standalone, and it must not be mixed with
+    // controller.quorum.bootstrap.servers (KAFKA-18987)
+    `controller.quorum.voters=1@127.0.0.1:${p.controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${propertyPath(p.dataDir)}`,
+    // one node: every internal topic has one replica, and one partition keeps the first
+    // consumer group and the first transaction quick to set up
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'min.insync.replicas=1',
+    'num.partitions=1',
+    'group.initial.rebalance.delay.ms=0',
+    // a mistyped topic must fail loudly (issue: missing topic gives a clear error) instead of
+    // being created with one partition; tests and `sluice dev kafka` users create topics
+    'auto.create.topics.enable=false',
+  ].join('\n') + '\n';
+}
+
+function log4jProperties(logFile: string): string {
+  return [
+    'status = error',
+    'appender.file.type = File',
+    'appender.file.name = file',
+    `appender.file.fileName = ${propertyPath(logFile)}`,
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = INFO',
+    'rootLogger.appenderRef.file.ref = file',
+  ].join('\n') + '\n';
+}
+
+/** Backslashes are escapes in .properties files; Java accepts '/' on Windows too. */
+function propertyPath(path: string): string {
+  return path.replaceAll('\\', '/');
+}
+
+/** The tail of the log4j log and of the JVM's own output (a crash before log4j starts). */
+function logTail(dir: string): string {
+  const read = (name: string): string => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');
+  const jvm = read('console.log');
+  return tail(read('server.log')) + (jvm.trim() === '' ? '' : `\nJVM output:\n${tail(jvm, 20)}`);
+}
+
+/** Temp dirs of brokers whose Node process died before stop() could remove them. */
+async function removeOrphanedTempDirs(): Promise<void> {
+  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const pid = /^sluice-kafka-(\d+)-/.exec(entry)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) {
+      await rm(join(tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Kafka for integration tests: a real broker per test file, silent kafkajs clients, and topics
+ * with unique names so tests in one file never see each other's records.
+ *
+ * `useKafka()` starts the broker in `beforeAll` with the same helper as `sluice dev kafka`
+ * (src/dev/kafka) and stops it in `afterAll`. Set SLUICE_TEST_KAFKA=HOST:PORT to point the tests
+ * at a broker you already run (for example `sluice dev kafka` in another terminal) instead.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
+import { afterAll, beforeAll } from 'vitest';
+import { startKafka, type KafkaBroker } from '../../src/dev/kafka/index.js';
+
+/** First start installs the broker with Maven (~10 s here, longer on a slow network). */
+export const KAFKA_START_TIMEOUT_MS = 300_000;
+
+export interface TestKafka {
+  /** `HOST:PORT` of the broker; read it inside tests or hooks, not at collection time. */
+  readonly bootstrap: string;
+  /** A kafkajs client for this broker that logs nothing. */
+  client(clientId?: string): Kafka;
+  /** Creates a topic named `<prefix>-<random>` and waits for its leaders; returns the name. */
+  createTopic(options?: CreateTopicOptions): Promise<string>;
+}
+
+export interface CreateTopicOptions {
+  readonly prefix?: string;
+  readonly partitions?: number;
+  /** Topic-level configs, e.g. `{ 'retention.ms': '-1' }`. */
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Registers hooks that give the calling test file its own broker.
+ *
+ * @example
+ * const kafka = useKafka();
+ * it('round-trips', async () => {
+ *   const topic = await kafka.createTopic({ partitions: 3 });
+ *   const producer = kafka.client().producer();
+ *   // …
+ * });
+ */
+export function useKafka(): TestKafka {
+  let broker: KafkaBroker | undefined;
+  let bootstrap = process.env['SLUICE_TEST_KAFKA'];
+  beforeAll(async () => {
+    if (bootstrap !== undefined && bootstrap !== '') return;
+    broker = await startKafka();
+    bootstrap = broker.bootstrap;
+  }, KAFKA_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await broker?.stop();
+  });
+  const address = (): string => {
+    if (bootstrap === undefined || bootstrap === '') throw new Error('useKafka(): the broker is not started yet; use it inside a test or hook');
+    return bootstrap;
+  };
+  return {
+    get bootstrap() {
+      return address();
+    },
+    client: (clientId) => quietKafka(address(), clientId),
+    createTopic: (options) => createTopic(address(), options),
+  };
+}
+
+/** A kafkajs client with its logging off, so test runs print nothing. */
+export function quietKafka(bootstrap: string, clientId = 'sluice-test'): Kafka {
+  return new Kafka({ clientId, brokers: [bootstrap], logLevel: logLevel.NOTHING });
+}
+
+/** Creates a uniquely named topic on the broker at `bootstrap`; see {@link TestKafka.createTopic}. */
+export async function createTopic(bootstrap: string, options: CreateTopicOptions = {}): Promise<string> {
+  const topic = `${options.prefix ?? 'test'}-${randomUUID().slice(0, 8)}`;
+  const config: ITopicConfig = {
+    topic,
+    numPartitions: options.partitions ?? 1,
+    configEntries: Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
+  };
+  const admin = quietKafka(bootstrap, 'sluice-test-admin').admin();
+  await admin.connect();
+  try {
+    const created = await admin.createTopics({ topics: [config], waitForLeaders: true });
+    if (!created) throw new Error(`topic ${topic} already existed`);
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}
