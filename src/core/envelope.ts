@@ -31,11 +31,25 @@ export interface Envelope<T = unknown> {
   readonly partition: string;
   readonly position: Position;
   readonly raw: Raw | undefined;
+  /**
+   * What the source knows about the record besides its bytes: a Kafka record's key, headers and
+   * timestamp, a Kinesis record's partition key and arrival time. `sluice record` keeps it.
+   */
+  readonly meta?: RecordMeta | undefined;
+}
+
+/** Source metadata of a record (see {@link Envelope.meta}). */
+export interface RecordMeta {
+  /** The record's key as text (UTF-8), or `base64:…` when it is not text; null when absent. */
+  readonly key?: string | null;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Broker or producer timestamp, epoch ms. */
+  readonly timestamp?: number;
 }
 
 /** Makes a fresh envelope for a record read from a source. */
-export function envelope<T>(value: T, partition: string, position: Position, raw?: Raw): Envelope<T> {
-  return { value, time: Number.NaN, wm: Number.NEGATIVE_INFINITY, key: undefined, keyValue: undefined, partition, position, raw };
+export function envelope<T>(value: T, partition: string, position: Position, raw?: Raw, meta?: RecordMeta): Envelope<T> {
+  return { value, time: Number.NaN, wm: Number.NEGATIVE_INFINITY, key: undefined, keyValue: undefined, partition, position, raw, meta };
 }
 
 /** A copy of `env` carrying another value; used by flatMap, which turns one event into many. */
@@ -49,5 +63,6 @@ export function withValue<T, U>(env: Envelope<T>, value: U): Envelope<U> {
     partition: env.partition,
     position: env.position,
     raw: env.raw,
+    meta: env.meta,
   };
 }
