@@ -19,6 +19,7 @@ export { batchOperator, asyncBatchOperator, guarded, REJECTED, type Operator } f
 export { ErrorCode, UserError } from './core/errors.js';
 export { parseDuration } from './core/duration.js';
 export { parseJson } from './operators/parse-json.js';
+export { limitSize } from './operators/limit-size.js';
 export { validate } from './operators/validate.js';
 export { map } from './operators/map.js';
 export { filter } from './operators/filter.js';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { definePipeline } from '../pipeline.js';
+import { limitSize } from '../operators/limit-size.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { isValidPath } from '../core/paths.js';
 import { parseDuration } from '../core/duration.js';
@@ -17,6 +18,7 @@ interface AggregateFlags extends RunFlags {
   readonly maxOutOfOrderness?: string;
   readonly allowedLateness?: string;
   readonly idleTimeout?: string;
+  readonly maxRecordSize?: string;
 }
 
 /** `sluice aggregate`: keyed event-time windows over JSON events, configured by flags alone. */
@@ -32,7 +34,8 @@ export function aggregateCommand(program: Command, io: CliIo): void {
     .option('--max-out-of-orderness <duration>', 'how late events may arrive and still be on time', '0s')
     .option('--allowed-lateness <duration>', 'how long fired windows accept late events (each re-fires)', '0s')
     .option('--idle-timeout <duration>', 'a partition without input this long stops holding others back')
-    .option('--name <name>', 'pipeline name, part of every result id', 'aggregate');
+    .option('--name <name>', 'pipeline name, part of every result id', 'aggregate')
+    .option('--max-record-size <bytes>', 'records larger than this go to the dead-letter output (default 1048576)');
   addRunFlags(command).action(async (flags: AggregateFlags) => {
     const definition = aggregateDefinition(flags);
     await execute(definition, flags, io);
@@ -52,8 +55,13 @@ export function aggregateDefinition(flags: AggregateFlags) {
   const allowedLateness = parseDuration(flags.allowedLateness ?? '0s', '--allowed-lateness');
   const idleTimeout = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
   if (idleTimeout === 0) throw new UserError(ErrorCode.BAD_OPTION, '--idle-timeout must be greater than zero');
+  const maxRecordSize = flags.maxRecordSize === undefined ? 1 << 20 : Number(flags.maxRecordSize);
+  if (!/^\d+$/.test(flags.maxRecordSize ?? '1') || maxRecordSize < 1) {
+    throw new UserError(ErrorCode.BAD_OPTION, `--max-record-size '${flags.maxRecordSize}' must be a positive number of bytes`);
+  }
   return definePipeline(flags.name, (s) =>
     s
+      .pipe(limitSize(maxRecordSize))
       .parseJson()
       .withWatermarks({ time: flags.time, maxOutOfOrderness, ...(idleTimeout === undefined ? {} : { idleTimeout }) })
       .keyBy(keys)

@@ -1,5 +1,6 @@
 import { ErrorCode, UserError } from '../core/errors.js';
 import { isValidPath } from '../core/paths.js';
+import { parseDuration } from '../core/duration.js';
 
 /** How a Kafka client authenticates: nothing, SASL/PLAIN or SCRAM with a password, or MSK IAM. */
 export type KafkaSasl =
@@ -24,9 +25,11 @@ export interface KafkaEndpoint {
   /** TLS on (MSK's TLS listeners; implied by IAM). */
   readonly tls: boolean;
   readonly sasl: KafkaSasl | undefined;
+  /** Source: how long the group waits for a silent member before giving its partitions away. */
+  readonly sessionTimeoutMs: number;
 }
 
-const PARAMS = ['group', 'start', 'key', 'client-id', 'tls', 'sasl', 'username', 'password', 'region'] as const;
+const PARAMS = ['group', 'start', 'key', 'client-id', 'tls', 'sasl', 'username', 'password', 'region', 'session-timeout'] as const;
 const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'iam'] as const;
 
 /**
@@ -68,7 +71,22 @@ export function parseKafkaUrl(text: string, role: 'source' | 'sink', env: Readon
     clientId: params.get('client-id') ?? 'sluice',
     tls: tlsParam === 'true' || sasl?.mechanism === 'iam',
     sasl,
+    sessionTimeoutMs: sessionTimeoutOf(params.get('session-timeout'), bad),
   };
+}
+
+function sessionTimeoutOf(value: string | null, bad: (why: string) => UserError): number {
+  if (value === null) return 30_000;
+  const ms = /^\d+$/.test(value) ? Number(value) : (() => {
+    try {
+      return parseDuration(value, 'session-timeout');
+    } catch {
+      return Number.NaN;
+    }
+  })();
+  // the broker's group.min.session.timeout.ms is 6 s by default
+  if (!Number.isFinite(ms) || ms < 6_000) throw bad(`session-timeout must be a duration of at least 6s (the broker's minimum), got '${value}'`);
+  return ms;
 }
 
 function startOf(value: string, bad: (why: string) => UserError): KafkaStart {

@@ -130,7 +130,9 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
               await Promise.all(
                 [...inputs.values()].map(async (input) => {
                   const position = checkpoint.partitions[input.partition]?.position;
-                  if (position && input.reader.commit) await input.reader.commit(position);
+                  // the checkpoint is what resumes; a source's own progress marker (a group
+                  // offset) is a courtesy, and failing to move it (mid-rebalance) loses nothing
+                  if (position && input.reader.commit) await input.reader.commit(position).catch(() => counters.inc('commit_failures'));
                 }),
               );
             },

@@ -1,0 +1,94 @@
+import type { PartitionReader } from '../../core/connectors.js';
+import { envelope, type Envelope, type Position, type Raw, type RecordMeta } from '../../core/envelope.js';
+
+/** One Kafka record as the consumer hands it over, already decoded from kafkajs's shape. */
+export interface KafkaRecord {
+  readonly offset: string;
+  readonly value: Buffer | null;
+  readonly meta: RecordMeta;
+}
+
+/**
+ * One assigned Kafka partition as a {@link PartitionReader}. The consumer offers each fetched
+ * batch and waits until `read` takes it — so a partition whose pipeline is busy is not fetched
+ * again (backpressure without pausing), and a batch fetched twice after a rebalance is dropped
+ * by offset instead of being read twice.
+ */
+export class KafkaPartitionReader implements PartitionReader {
+  readonly partition: string;
+  /** Offset of the next record the pipeline has not seen. */
+  private next: bigint;
+  private queue: { readonly records: readonly KafkaRecord[]; readonly taken: () => void }[] = [];
+  private waiting: { resolve: (value: Envelope<Raw>[] | null) => void; reject: (err: unknown) => void } | undefined;
+  private closed = false;
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly kafkaPartition: number,
+    /** Offset to start from (after a checkpoint's position), or undefined: whatever comes first. */
+    startOffset: bigint | undefined,
+    private readonly commitOffset: (offset: string) => Promise<void>,
+  ) {
+    this.partition = `${topic}/${kafkaPartition}`;
+    this.next = startOffset ?? -1n;
+  }
+
+  /** Hands a fetched batch over; resolves once `read` has taken it (or the reader closed). */
+  offer(records: readonly KafkaRecord[]): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((taken) => {
+      this.queue.push({ records, taken });
+      this.deliver();
+    });
+  }
+
+  read(): Promise<Envelope<Raw>[] | null> {
+    if (this.failure !== undefined) return Promise.reject(this.failure.error);
+    if (this.closed) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.deliver();
+    });
+  }
+
+  /** A checkpoint covering `position` is durable: the group's committed offset may follow it. */
+  async commit(position: Position): Promise<void> {
+    const offset = position['offset'];
+    if (typeof offset === 'string') await this.commitOffset(offset);
+  }
+
+  /** The consumer died: the pending and every later read fail with `error`, ending the run. */
+  fail(error: unknown): void {
+    this.failure ??= { error };
+    this.waiting?.reject(error);
+    this.waiting = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.waiting?.resolve(null);
+    this.waiting = undefined;
+    for (const entry of this.queue.splice(0)) entry.taken();
+  }
+
+  private deliver(): void {
+    while (this.waiting !== undefined && this.queue.length > 0) {
+      const entry = this.queue.shift() as (typeof this.queue)[number];
+      entry.taken();
+      const events: Envelope<Raw>[] = [];
+      for (const record of entry.records) {
+        const offset = BigInt(record.offset);
+        if (this.next >= 0n && offset < this.next) continue; // fetched again after a rebalance
+        this.next = offset + 1n;
+        const position: Position = { partition: this.kafkaPartition, offset: record.offset };
+        const raw = record.value ?? new Uint8Array(0);
+        events.push(envelope<Raw>(raw, this.partition, position, raw, record.meta));
+      }
+      if (events.length === 0) continue;
+      const { resolve } = this.waiting;
+      this.waiting = undefined;
+      resolve(events);
+    }
+  }
+}

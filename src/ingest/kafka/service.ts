@@ -1,0 +1,140 @@
+/**
+ * The Kafka source's only contact with kafkajs: a consumer-group member that hands fetched
+ * batches to partition readers, reports assignments, seeks, and commits checkpointed offsets.
+ */
+import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
+import { kafkaClient, describeKafkaError } from '../../kafka/service.js';
+import type { KafkaEndpoint } from '../../kafka/endpoint.js';
+import type { KafkaRecord } from './reader.js';
+
+/** What the consumer reports to the source. */
+export interface ConsumerEvents {
+  /** The group gave this member these partitions (all of them, after every rebalance). */
+  assigned(partitions: readonly number[]): void;
+  /** A rebalance started: the member is about to give its partitions back. */
+  rebalancing(): void;
+  /** A fetched batch of one partition; resolves when the pipeline has taken it. */
+  batch(partition: number, records: readonly KafkaRecord[]): Promise<void>;
+  /** The consumer failed for good. */
+  crashed(err: unknown): void;
+}
+
+const HEARTBEAT_MS = 3_000;
+
+/** A consumer-group member for one topic, driven through {@link ConsumerEvents}. */
+export class KafkaConsumerService {
+  private readonly consumer: Consumer;
+
+  constructor(private readonly endpoint: KafkaEndpoint) {
+    this.consumer = kafkaClient(endpoint).consumer({
+      groupId: endpoint.group ?? 'sluice',
+      sessionTimeout: endpoint.sessionTimeoutMs,
+      rebalanceTimeout: Math.max(60_000, endpoint.sessionTimeoutMs),
+      heartbeatInterval: HEARTBEAT_MS,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  /** Connects and checks that the topic exists; a missing topic or broker is a one-line error. */
+  async connect(): Promise<number> {
+    const admin = kafkaClient(this.endpoint).admin();
+    try {
+      await admin.connect();
+      const metadata = await admin.fetchTopicMetadata({ topics: [this.endpoint.topic] });
+      const partitions = metadata.topics[0]?.partitions.length ?? 0;
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [this.endpoint.topic], fromBeginning: this.endpoint.start.kind !== 'latest' });
+      return partitions;
+    } catch (err) {
+      throw describeKafkaError(err, this.endpoint);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Starts consuming; events arrive from now on. */
+  async run(events: ConsumerEvents): Promise<void> {
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, ({ payload }) => events.assigned(payload.memberAssignment[this.endpoint.topic] ?? []));
+    this.consumer.on(REBALANCING, () => events.rebalancing());
+    this.consumer.on(CRASH, ({ payload }) => {
+      if (!payload.restart) events.crashed(describeKafkaError(payload.error, this.endpoint));
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      // every assigned partition is its own pipeline: let them all be in flight at once
+      partitionsConsumedConcurrently: 1_000,
+      eachBatch: (payload) => this.handle(payload, events),
+    });
+  }
+
+  /** Starts a partition at `offset` (the record after a checkpoint's position). */
+  seek(partition: number, offset: string): void {
+    this.consumer.seek({ topic: this.endpoint.topic, partition, offset });
+  }
+
+  /**
+   * For `start=TIME`: the offset of the first record at or after `time` of each partition the
+   * group has no committed offset for (a group that committed resumes where it was).
+   */
+  async startOffsetsAt(time: number): Promise<Map<number, string>> {
+    const admin = kafkaClient(this.endpoint).admin();
+    await admin.connect();
+    try {
+      const [committed] = await admin.fetchOffsets({ groupId: this.endpoint.group ?? 'sluice', topics: [this.endpoint.topic] });
+      const fresh = new Set((committed?.partitions ?? []).filter((p) => p.offset === '-1').map((p) => p.partition));
+      const found = await admin.fetchTopicOffsetsByTimestamp(this.endpoint.topic, time);
+      return new Map(found.filter((p) => fresh.has(p.partition) || committed === undefined).map((p) => [p.partition, p.offset]));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Records a checkpointed position as the group's committed offset (the next record to read). */
+  async commit(partition: number, offset: string): Promise<void> {
+    await this.consumer.commitOffsets([{ topic: this.endpoint.topic, partition, offset: (BigInt(offset) + 1n).toString() }]);
+  }
+
+  async disconnect(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+  }
+
+  private async handle(payload: EachBatchPayload, events: ConsumerEvents): Promise<void> {
+    const { batch, heartbeat, isStale } = payload;
+    if (isStale() || batch.messages.length === 0) return;
+    const records: KafkaRecord[] = batch.messages.map((m) => ({
+      offset: m.offset,
+      value: m.value,
+      meta: { key: textOf(m.key), headers: headersOf(m.headers), timestamp: Number(m.timestamp) },
+    }));
+    const taken = events.batch(batch.partition, records);
+    // Waiting for a busy pipeline must not look like a dead member: heartbeat meanwhile.
+    let done = false;
+    void taken.then(() => (done = true));
+    while (!done) {
+      await Promise.race([taken, new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS))]);
+      if (!done) await heartbeat();
+    }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function textOf(bytes: Buffer | null | undefined): string | null {
+  if (bytes === null || bytes === undefined) return null;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return 'base64:' + bytes.toString('base64');
+  }
+}
+
+function headersOf(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first === undefined) continue;
+    out[name] = typeof first === 'string' ? first : (textOf(first) ?? '');
+  }
+  return out;
+}
