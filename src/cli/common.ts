@@ -19,7 +19,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Flags every pipeline-running command takes. */
 export function addRunFlags(command: Command): Command {
   return command
-    .option('--sink <url>', 'where results go: file:PATH, stdout: or stderr: (repeat for several; default stdout:)', collect)
+    .option('--sink <url>', 'where results go: file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], stdout: or stderr: (repeat for several; default stdout:)', collect)
     .option('--dead-letter <url>', 'where rejected records go, with their reason (default stderr:)')
     .option('--late <drop|url>', 'late events: drop (counted) or a sink URL to keep them (default drop)')
     .option('--per-partition', 'keep one result per partition instead of combining partitions')

@@ -1,8 +1,11 @@
 import type { Sink, Source } from '../core/connectors.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { fileSource } from '../ingest/file/index.js';
+import { kafkaSource } from '../ingest/kafka/index.js';
+import { parseKafkaUrl } from '../kafka/endpoint.js';
 import { generatorSource, WORKLOADS, type GeneratorOptions } from '../ingest/generator/index.js';
 import { openFileSink } from '../sinks/file/index.js';
+import { openKafkaSink } from '../sinks/kafka/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
@@ -14,7 +17,7 @@ export interface EndpointUrl {
   readonly rest: string;
 }
 
-const SOURCES = 'file:PATH_OR_GLOB, generator:clickstream|telemetry[?rate=N&partitions=N&events=N&seed=N]';
+const SOURCES = 'file:PATH_OR_GLOB, kafka://BROKERS/TOPIC?group=G, generator:clickstream|telemetry[?rate=N&partitions=N&events=N&seed=N]';
 
 /** Query parameters of `generator:` URLs, and the option each sets. */
 const GENERATOR_PARAMS = {
@@ -47,7 +50,7 @@ export function generatorOptions(text: string, rest: string): GeneratorOptions {
   }
   return options as unknown as GeneratorOptions;
 }
-const SINKS = 'file:PATH, stdout: or stderr:';
+const SINKS = 'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], stdout: or stderr:';
 
 /** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
 export function parseEndpoint(text: string, flag: string): EndpointUrl {
@@ -73,6 +76,8 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
       return fileSource({ path: filePath(url, text, '--source'), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
     case 'generator':
       return generatorSource({ ...generatorOptions(text, url.rest), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+    case 'kafka':
+      return kafkaSource(parseKafkaUrl(text, 'source'));
     default:
       throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unsupported scheme '${url.scheme}:'; supported: ${SOURCES}`);
   }
@@ -94,6 +99,11 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
     case 'stderr':
       if (url.rest !== '') throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': ${url.scheme}: takes no address; write ${url.scheme}:`);
       return async () => (url.scheme === 'stdout' ? stdoutSink() : stderrSink());
+    case 'kafka': {
+      // Kafka cannot rewind: a resumed run re-emits results with the same ids instead
+      const endpoint = parseKafkaUrl(text, 'sink');
+      return () => openKafkaSink(endpoint);
+    }
     default:
       throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': unsupported scheme '${url.scheme}:'; supported: ${SINKS}`);
   }

@@ -3,6 +3,9 @@ import { isUserError } from '../core/errors.js';
 import { aggregateCommand } from './aggregate.js';
 import { runCommand } from './run-module.js';
 import { demoCommand } from './demo.js';
+import { devCommand } from './dev.js';
+import { recordCommand } from './record.js';
+import { replayCommand } from './replay.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
@@ -21,6 +24,9 @@ export function buildProgram(io: CliIo): Command {
   demoCommand(program, io);
   aggregateCommand(program, io);
   runCommand(program, io);
+  devCommand(program, io);
+  recordCommand(program, io);
+  replayCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

@@ -45,9 +45,20 @@ describe('sluice aggregate: command-line mistakes (exit 2, one line, no stack)',
   });
 
   it('an unsupported scheme is named, with what is supported', async () => {
-    const line = expectOneLineError(await sluice(aggregate({ '--source': 'kafka://b/t' })), 2);
-    expect(line).toContain("'kafka:'");
+    const line = expectOneLineError(await sluice(aggregate({ '--source': 'kinesis://clicks' })), 2);
+    expect(line).toContain("'kinesis:'");
     expect(line).toContain('file:');
+    expect(line).toContain('kafka://');
+  });
+
+  it('a kafka URL without a HOST:PORT broker says so', async () => {
+    const line = expectOneLineError(await sluice(aggregate({ '--source': 'kafka://b/t?group=g' })), 2);
+    expect(line).toBe("sluice: --source 'kafka://b/t?group=g': broker 'b' is not HOST:PORT");
+  });
+
+  it('a kafka source without a consumer group asks for one', async () => {
+    const line = expectOneLineError(await sluice(aggregate({ '--source': 'kafka://127.0.0.1:9092/t' })), 2);
+    expect(line).toBe("sluice: --source 'kafka://127.0.0.1:9092/t': a Kafka source needs a consumer group: add ?group=NAME");
   });
 
   it('a window size without a unit asks for one', async () => {
