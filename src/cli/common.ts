@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { ErrorCode, UserError } from '../core/errors.js';
 
 /** Where the CLI writes: results may own stdout, so reports go to stderr. */
 export interface CliIo {
@@ -27,4 +28,11 @@ export function addRunFlags(command: Command): Command {
     .option('--checkpoint <url>', 'resume from and save checkpoints here: file:DIR')
     .option('--checkpoint-interval <every>', 'checkpoint every duration (5s) or record count (10000)', '10s')
     .option('--shutdown-timeout <duration>', 'on SIGTERM/SIGINT: finish, checkpoint and exit within this time', '25s');
+}
+
+/** A flag that takes a whole number of at least `min`; a one-line error naming the flag otherwise. */
+export function wholeNumber(value: string, flag: string, min = 1): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || !Number.isSafeInteger(n)) throw new UserError(ErrorCode.BAD_OPTION, `${flag} must be a whole number ≥ ${min}, got '${value}'`);
+  return n;
 }

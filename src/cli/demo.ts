@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { DeadLetter } from '../core/context.js';
 import type { Sink } from '../core/connectors.js';
-import { ErrorCode, UserError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
 import { generatorSource } from '../ingest/generator/index.js';
@@ -12,7 +11,7 @@ import { telemetryBraking, telemetryDriving } from '../pipelines/telemetry.js';
 import { openFileSink } from '../sinks/file/index.js';
 import { runPipeline, type RunSummary, type RunView } from '../runtime/run.js';
 import type { PipelineDefinition } from '../core/definition.js';
-import type { CliIo } from './common.js';
+import { wholeNumber, type CliIo } from './common.js';
 import { Dashboard } from './dashboard.js';
 import { handleShutdownSignals } from './signals.js';
 import { summaryLine } from './execute.js';
@@ -48,11 +47,6 @@ export function demoCommand(program: Command, io: CliIo): void {
     });
 }
 
-function whole(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || !Number.isSafeInteger(n)) throw new UserError(ErrorCode.BAD_OPTION, `${flag} must be a whole number ≥ ${min}, got '${value}'`);
-  return n;
-}
 
 /**
  * Runs every demo pipeline until `--duration` passes or a signal arrives, then stops them
@@ -60,9 +54,9 @@ function whole(value: string, flag: string, min: number): number {
  */
 export async function runDemo(flags: DemoFlags, io: CliIo): Promise<RunSummary[]> {
   const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration, '--duration');
-  const rate = whole(flags.rate, '--rate', 1);
-  const partitions = whole(flags.partitions, '--partitions', 1);
-  const seed = whole(flags.seed, '--seed', 0);
+  const rate = wholeNumber(flags.rate, '--rate');
+  const partitions = wholeNumber(flags.partitions, '--partitions');
+  const seed = wholeNumber(flags.seed, '--seed', 0);
   const stop = new AbortController();
   const opened: Sink[] = [];
   const open = async (name: string): Promise<Sink> => {

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
-import { ErrorCode, UserError } from '../core/errors.js';
 import { openCaptureWriter, type CaptureWriter } from '../replay/capture-file.js';
 import { recordSource, type RecordSummary } from '../replay/record.js';
-import type { CliIo } from './common.js';
+import { wholeNumber, type CliIo } from './common.js';
 import { sourceFor } from './endpoints.js';
 import type { ExecuteIo } from './execute.js';
 import { handleShutdownSignals } from './signals.js';
@@ -84,8 +83,3 @@ export function withRecordGroup(url: string): string {
   return `${url}${query === -1 ? '?' : '&'}group=sluice-record-${randomUUID().slice(0, 8)}`;
 }
 
-function wholeNumber(text: string, flag: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new UserError(ErrorCode.BAD_OPTION, `${flag} must be a whole number ≥ 1, got '${text}'`);
-  return n;
-}

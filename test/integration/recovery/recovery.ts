@@ -8,18 +8,8 @@ import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT, lines } from '../cli/cli.js';
-
-/** mulberry32: a small seeded PRNG, so a failing kill schedule can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../../support/prng.js';
+export { mulberry32 as prng } from '../../support/prng.js';
 
 /** Epoch-aligned start of the generated event times (a multiple of every window size used). */
 export const BASE_TIME = Date.UTC(2026, 0, 1);

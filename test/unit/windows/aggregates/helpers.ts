@@ -1,4 +1,6 @@
 import type { Aggregate } from '../../../../src/windows/aggregates/index.js';
+import { mulberry32 } from '../../../support/prng.js';
+export { mulberry32 } from '../../../support/prng.js';
 
 /** Runs events through an aggregate the way a window does: check, then add. */
 export function fold<A, R>(aggregate: Aggregate<A, R>, events: readonly unknown[]): A {
@@ -40,17 +42,6 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-/** Small seeded PRNG, so that generated distributions are the same on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Tag of a non-finite number in {@link checkpointRoundTrip}'s JSON. */
 const NON_FINITE = '$nonFinite';
