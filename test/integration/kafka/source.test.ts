@@ -2,10 +2,10 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useKafka } from '../../support/kafka.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
-import { sleep, start, type Running } from '../recovery/recovery.js';
+import { sleep, start as startSluice, type Running } from '../recovery/recovery.js';
 
 // The Kafka source on a real broker: a consumer group whose partitions are pipelines, resuming
 // from checkpoints, committing only checkpointed offsets.
@@ -17,6 +17,20 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sluice-kafka-source-'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Every CLI started here; a test that fails half-way must not leave one running. */
+const started: Running[] = [];
+const start = (args: readonly string[]): Running => {
+  const run = startSluice(args);
+  started.push(run);
+  return run;
+};
+afterEach(async () => {
+  for (const run of started.splice(0)) {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    await run.exited;
+  }
+});
 
 const PARTITIONS = 3;
 const PER_PARTITION = 3000;
