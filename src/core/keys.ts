@@ -27,7 +27,3 @@ export function canonicalKey(value: unknown): string {
   }
 }
 
-/** Canonical JSON text of any value (object keys sorted). */
-export function stableStringify(value: unknown): string {
-  return stable(value) ?? 'null';
-}

@@ -103,19 +103,6 @@ export function windowStart(t: number, size: number, offset: number): number {
   return t - mod(t - offset, size);
 }
 
-/**
- * Calls `visit(start, end)` for each window of a non-merging assigner that contains `t`, in
- * Flink's order (sliding: latest start first), which fixes the order of late re-firings.
- */
-export function forEachWindow(assigner: TumblingWindows | SlidingWindows, t: number, visit: (start: number, end: number) => void): void {
-  if (assigner.kind === 'tumbling') {
-    const start = windowStart(t, assigner.size, assigner.offset);
-    visit(start, start + assigner.size);
-    return;
-  }
-  const last = windowStart(t, assigner.slide, assigner.offset);
-  for (let start = last; start > t - assigner.size; start -= assigner.slide) visit(start, start + assigner.size);
-}
 
 function positive(value: string | number, what: string): number {
   const ms = toMillis(value, what);
