@@ -26,4 +26,3 @@ export function canonicalKey(value: unknown): string {
       return TAG + 'j' + (stable(value) ?? 'undefined');
   }
 }
-
