@@ -13,8 +13,11 @@ export interface CoordinatorHooks {
   injectBarriers(checkpointId: number): ReadonlyMap<string, { readonly position: Position | null; readonly ended: boolean }>;
   /** Waits until every sink wrote all output before the barrier; their positions, by sink. */
   acknowledge(): Promise<Record<string, unknown>>;
-  /** The checkpoint is durable: sources may commit their positions now. */
-  committed(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * The checkpoint is durable: sources may commit their positions now — those of `partitions`
+   * (a shared store may have refused partitions another worker took over).
+   */
+  committed(checkpoint: Checkpoint, partitions: ReadonlySet<string>): Promise<void>;
 }
 
 export interface CoordinatorOptions {
@@ -49,6 +52,8 @@ interface Pending {
 export class CheckpointCoordinator {
   /** Id of the newest durable checkpoint (0: none yet). */
   lastCompleted: number;
+  /** Partitions claimed from a shared store with a checkpoint to resume from. */
+  resumedPartitions = 0;
   private last: Checkpoint | undefined;
   private pending: Pending | undefined;
   private readsSince = 0;
@@ -70,6 +75,35 @@ export class CheckpointCoordinator {
       if (saved.position !== null) out.set(partition, saved.position);
     }
     return out;
+  }
+
+  /**
+   * Partitions assigned while running: with a store shared by workers, claims them and takes
+   * their newest checkpoints in (fencing their previous owners); otherwise a no-op, as the run's
+   * own checkpoint already holds them.
+   */
+  async claim(partitions: readonly string[]): Promise<void> {
+    const leases = this.options.store.leases;
+    if (leases === undefined || partitions.length === 0) return;
+    const states = await leases.claim(partitions);
+    this.resumedPartitions += states.size;
+    const merged = { ...this.last?.partitions };
+    for (const partition of partitions) {
+      const state = states.get(partition);
+      if (state === undefined) delete merged[partition];
+      else merged[partition] = state;
+    }
+    this.last = this.withPartitions(merged);
+  }
+
+  /** Revoked partitions after their last checkpoint: a shared store's later saves skip them. */
+  async release(partitions: readonly string[]): Promise<void> {
+    const leases = this.options.store.leases;
+    if (leases === undefined) return;
+    await leases.release(partitions);
+    const kept = { ...this.last?.partitions };
+    for (const partition of partitions) delete kept[partition];
+    this.last = this.withPartitions(kept);
   }
 
   /** Where a partition resumes: the newest checkpoint's position for it (assignments). */
@@ -160,6 +194,16 @@ export class CheckpointCoordinator {
     this.timer = undefined;
   }
 
+  private withPartitions(partitions: Record<string, PartitionCheckpoint>): Checkpoint {
+    return {
+      pipeline: this.options.pipeline,
+      checkpointId: this.lastCompleted,
+      createdAt: this.last?.createdAt ?? this.options.now().toISOString(),
+      partitions,
+      shared: this.last?.shared ?? {},
+    };
+  }
+
   private async complete(pending: Pending): Promise<void> {
     try {
       const sinks = await this.hooks.acknowledge();
@@ -183,7 +227,9 @@ export class CheckpointCoordinator {
       await this.options.store.save(checkpoint);
       this.last = checkpoint;
       this.lastCompleted = pending.id;
-      await this.hooks.committed(checkpoint);
+      const leases = this.options.store.leases;
+      const saved = Object.keys(partitions).filter((partition) => leases?.holds(partition) ?? true);
+      await this.hooks.committed(checkpoint, new Set(saved));
     } finally {
       this.pending = undefined;
     }

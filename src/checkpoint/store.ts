@@ -35,7 +35,38 @@ export interface Checkpoint {
  */
 export interface CheckpointStore {
   readonly description: string;
+  /**
+   * Present on stores that a group of workers shares (partitions move between them): each
+   * partition's checkpoint is kept on its own and written only by the worker that claimed it
+   * last. `load` of such a store returns `undefined` (nothing is run-wide), and `save` writes
+   * only the partitions this worker still holds.
+   */
+  readonly leases?: PartitionLeases;
   load(): Promise<Checkpoint | undefined>;
   save(checkpoint: Checkpoint): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Ownership of partitions in a store shared by workers, fenced like KCL's lease counter: a claim
+ * raises the partition's epoch, and a save by a worker whose epoch is no longer the partition's
+ * is refused for that partition — a worker that lost a partition can never overwrite the state
+ * its new owner resumes from.
+ */
+export interface PartitionLeases {
+  /** This worker, as saves record it (`host:pid:random`). */
+  readonly owner: string;
+  /**
+   * Takes `partitions` over and returns their newest checkpoints (partitions never checkpointed
+   * are absent). A partition its previous owner still holds and runs is taken once that owner
+   * released it, or after a bounded wait; a dead owner's at once.
+   */
+  claim(partitions: readonly string[]): Promise<ReadonlyMap<string, PartitionCheckpoint>>;
+  /**
+   * Stops holding `partitions` after their last checkpoint, and tells whoever claims them next
+   * that they may; later saves leave them alone.
+   */
+  release(partitions: readonly string[]): Promise<void>;
+  /** Whether this worker still holds `partition` (false after a save found it taken over). */
+  holds(partition: string): boolean;
 }

@@ -8,6 +8,7 @@ import { openFileSink } from '../sinks/file/index.js';
 import { openKafkaSink } from '../sinks/kafka/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
+import { groupFileCheckpointStore } from '../checkpoint/stores/group-file.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { parseDuration } from '../core/duration.js';
 
@@ -110,11 +111,14 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
 }
 
 /** The checkpoint store a `--checkpoint` URL names: `file:DIR` for now. */
-export function checkpointStoreFor(text: string, pipeline: string): CheckpointStore {
+export function checkpointStoreFor(text: string, pipeline: string, options: { shared: boolean }): CheckpointStore {
   const url = parseEndpoint(text, '--checkpoint');
   switch (url.scheme) {
-    case 'file':
-      return fileCheckpointStore({ dir: filePath(url, text, '--checkpoint'), pipeline });
+    case 'file': {
+      const dir = filePath(url, text, '--checkpoint');
+      // a consumer group's partitions move between workers: one file per partition, leased
+      return options.shared ? groupFileCheckpointStore({ dir, pipeline }) : fileCheckpointStore({ dir, pipeline });
+    }
     default:
       throw new UserError(ErrorCode.BAD_URL, `--checkpoint '${text}': unsupported scheme '${url.scheme}:'; supported: file:DIR`);
   }

@@ -46,7 +46,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
   const shutdownMs = parseDuration(flags.shutdownTimeout ?? '25s', '--shutdown-timeout');
 
   const source = sourceFor(sourceUrl, { batchSize: flags.batchSize });
-  const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name);
+  const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
   const interval = checkpointInterval(flags.checkpointInterval ?? '10s');
   const resume = { resume: store !== undefined };
   const openers = sinkUrls.map((url) => sinkOpener(url, '--sink', resume));
@@ -79,7 +79,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
       sinks,
       deadLetter,
       late,
-      perPartition: flags.perPartition === true,
+      ...(flags.perPartition === true ? { results: 'per-partition' as const } : {}),
       signal: stop.signal,
       checkpoint: store === undefined ? undefined : { store, ...interval },
     });
@@ -102,9 +102,16 @@ export function summaryLine(summary: RunSummary, elapsedMs: number): string {
     `${c['dead_lettered'] ?? 0} dead-lettered`,
   ];
   if ((c['duplicates'] ?? 0) > 0) parts.push(`${c['duplicates']} duplicates dropped`);
+  // keyed results (consumer groups) are only right when each key lives in one partition
+  if ((c['split_keys'] ?? 0) > 0) parts.push(`${c['split_keys']} window keys also seen in another partition (key the topic by the window key; see README, Kafka)`);
   const files = summary.partitions === 1 ? '1 partition' : `${summary.partitions} partitions`;
   const stopped = summary.stopped ? ', stopped before the end of input' : '';
-  const resumed = summary.restoredFrom > 0 ? `, resumed from checkpoint ${summary.restoredFrom}` : '';
+  const resumed =
+    summary.restoredFrom > 0
+      ? `, resumed from checkpoint ${summary.restoredFrom}`
+      : summary.resumedPartitions > 0
+        ? `, resumed ${summary.resumedPartitions} partition${summary.resumedPartitions === 1 ? '' : 's'} from checkpoints`
+        : '';
   const saved = summary.lastCheckpoint > summary.restoredFrom ? `, checkpoint ${summary.lastCheckpoint} saved` : '';
   return `sluice: ${parts.join(', ')} from ${files} in ${(elapsedMs / 1000).toFixed(1)} s${stopped}${resumed}${saved}`;
 }

@@ -23,8 +23,12 @@ export interface PartitionReader {
  * runtime what it reads. The runtime serializes calls with its checkpoints.
  */
 export interface AssignmentListener {
-  /** Where a partition resumes: the position its newest checkpoint covers, if any. */
-  resumePosition(partition: string): Position | undefined;
+  /**
+   * Call first for partitions about to be assigned: takes them over in the checkpoint store (a
+   * store shared by workers fences their previous owners) and returns where each resumes — the
+   * position its newest checkpoint covers; partitions never checkpointed are absent.
+   */
+  resume(partitions: readonly string[]): Promise<ReadonlyMap<string, Position>>;
   /** Starts reading new partitions (opened at their resume positions), restoring their state. */
   assign(readers: readonly PartitionReader[]): Promise<void>;
   /**
@@ -32,6 +36,12 @@ export interface AssignmentListener {
    * it, then releases their state. Resolves when that is done — inside the broker's deadline.
    */
   revoke(partitions: readonly string[]): Promise<void>;
+  /**
+   * A rebalance is under way and the current partitions may go to other workers: takes a
+   * checkpoint now, so whoever gets them next resumes from fresh state. Resolves when it is
+   * durable (or at once without checkpoints).
+   */
+  checkpointNow(): Promise<void>;
 }
 
 /**

@@ -124,7 +124,8 @@ export async function recordSource(options: RecordOptions): Promise<RecordSummar
     const listener: AssignmentListener = {
       // no checkpoints: a partition starts wherever the source starts it (the group's committed
       // offset, else the URL's start position)
-      resumePosition: () => undefined,
+      resume: () => Promise.resolve(new Map()),
+      checkpointNow: () => Promise.resolve(),
       assign: async (assigned) => {
         readers.push(...assigned);
         if (!stop.signal.aborted) for (const reader of assigned) start(reader);

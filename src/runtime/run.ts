@@ -1,14 +1,14 @@
 import { asyncScheduler, finalize, map, mergeAll, Observable, Subject, type SchedulerLike } from 'rxjs';
 import type { AssignmentListener, PartitionReader, Sink, Source } from '../core/connectors.js';
 import type { Element } from '../core/elements.js';
-import type { Envelope } from '../core/envelope.js';
+import type { Envelope, Position } from '../core/envelope.js';
 import { createPartitionContext, NO_STATE, withState, type DeadLetter, type PartitionContext } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { Counter, Counters } from '../core/metrics.js';
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { CompositeAggregate } from '../windows/aggregates/composite.js';
-import { WindowStage } from '../windows/window-stage.js';
+import { WindowStage, type WindowResults } from '../windows/window-stage.js';
 import { Aligner } from './align.js';
 import { Gate } from './gate.js';
 import { PartitionInput } from './input.js';
@@ -32,8 +32,11 @@ export interface RunOptions {
   readonly deadLetter: Sink<DeadLetter>;
   /** Where late events go; without it they are dropped and counted. */
   readonly late?: Sink<DeadLetter> | undefined;
-  /** Keep per-partition window results instead of combining them. */
-  readonly perPartition?: boolean;
+  /**
+   * How partitions' window results are put together (see {@link WindowResults}); default
+   * `keyed` for sources whose partitions move between workers (consumer groups), else `combined`.
+   */
+  readonly results?: WindowResults;
   /** Clock for idleness, checkpoint intervals and processing-time operators (virtual in tests). */
   readonly scheduler?: SchedulerLike;
   /** Batches a partition may have between its source and the window (default 4). */
@@ -70,6 +73,8 @@ export interface RunSummary {
   /** The checkpoint the run resumed from, and the newest one it completed (0: none). */
   readonly restoredFrom: number;
   readonly lastCheckpoint: number;
+  /** Partitions taken over from a store shared by a group with a checkpoint to resume from. */
+  readonly resumedPartitions: number;
 }
 
 /**
@@ -90,7 +95,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
 
   const restored = await options.checkpoint?.store.load();
   const outputs = new Outputs({ sinks: options.sinks, deadLetter: options.deadLetter, late: options.late, notify: () => gate.notify() });
-  if (options.checkpoint !== undefined) await outputs.restore(restored?.shared['sinks'] as Record<string, unknown> | undefined);
+  // A store shared by a group keeps no sink positions (they are one worker's): outputs then
+  // carry on from where they are, and re-emitted results arrive again, identical.
+  if (options.checkpoint !== undefined && options.checkpoint.store.leases === undefined) {
+    await outputs.restore(restored?.shared['sinks'] as Record<string, unknown> | undefined);
+  }
 
   const inputs = new Map<string, PartitionInput>();
   const inFlight = new Map<string, number>();
@@ -126,9 +135,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
               return where;
             },
             acknowledge: () => outputs.acknowledge(),
-            committed: async (checkpoint) => {
+            committed: async (checkpoint, saved) => {
               await Promise.all(
                 [...inputs.values()].map(async (input) => {
+                  if (!saved.has(input.partition)) return;
                   const position = checkpoint.partitions[input.partition]?.position;
                   // the checkpoint is what resumes; a source's own progress marker (a group
                   // offset) is a courtesy, and failing to move it (mid-rebalance) loses nothing
@@ -230,15 +240,16 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       });
     } else {
       const contexts = new Map(readers.map((reader) => [reader.partition, windowContext(reader.partition)]));
+      const results = options.results ?? (dynamic ? 'keyed' : 'combined');
       stage = new WindowStage({
         pipeline: definition.name,
         assigner: spec.assigner,
         aggregate: new CompositeAggregate(spec.aggregates, {
-          needsMerge: spec.assigner.kind === 'session' || (options.perPartition !== true && (readers.length > 1 || dynamic)),
+          needsMerge: spec.assigner.kind === 'session' || (results === 'combined' && (readers.length > 1 || dynamic)),
         }),
         allowedLateness: spec.allowedLateness,
         idleTimeout: definition.watermarks?.idleTimeout,
-        perPartition: options.perPartition === true,
+        results,
         partitions: contexts,
         shared: coordinator?.sharedState('window') ?? NO_STATE,
         now: () => scheduler.now(),
@@ -298,7 +309,23 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     let changes = Promise.resolve();
     const serialized = (change: () => Promise<void>): Promise<void> => (changes = changes.then(change, change));
     const assignments = (): AssignmentListener => ({
-      resumePosition: (partition) => coordinator?.positionOf(partition),
+      resume: async (partitions) => {
+        const positions = new Map<string, Position>();
+        await serialized(async () => {
+          await coordinator?.settle();
+          await coordinator?.claim(partitions);
+          for (const partition of partitions) {
+            const position = coordinator?.positionOf(partition);
+            if (position !== undefined) positions.set(partition, position);
+          }
+        });
+        return positions;
+      },
+      checkpointNow: async () => {
+        if (coordinator === undefined || stopper.signal.aborted) return;
+        await coordinator.settle();
+        await coordinator.trigger();
+      },
       assign: (assigned) =>
         serialized(async () => {
           await coordinator?.settle();
@@ -328,6 +355,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
             if (stage !== undefined) emit?.(stage.removePartition(input.partition));
             await input.reader.close();
           }
+          await coordinator?.release(revoked);
         }),
     });
 
@@ -358,6 +386,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       stopped: stopper.signal.aborted && (dynamic || [...inputs.values()].some((input) => !input.ended)),
       restoredFrom: restored?.checkpointId ?? 0,
       lastCheckpoint: coordinator?.lastCompleted ?? 0,
+      resumedPartitions: coordinator?.resumedPartitions ?? 0,
     };
   } finally {
     coordinator?.stop();

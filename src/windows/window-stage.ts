@@ -16,8 +16,8 @@ export interface WindowStageOptions {
   readonly allowedLateness: number;
   /** Wall-clock time without input after which a partition is idle; undefined: never. */
   readonly idleTimeout: number | undefined;
-  /** Keep per-partition results (partition in their id) instead of combining them. */
-  readonly perPartition: boolean;
+  /** How partitions' results become the stage's results; see {@link WindowResults}. */
+  readonly results: WindowResults;
   /** Contexts of the partitions feeding the stage, by partition id; their state handles keep
    * each partition's window state. */
   readonly partitions: ReadonlyMap<string, PartitionContext>;
@@ -26,6 +26,21 @@ export interface WindowStageOptions {
   /** Wall clock for idleness (the scheduler's `now`). */
   readonly now: () => number;
 }
+
+/**
+ * How the partitions' windows become results:
+ * - `combined`: one result per key and window, merged across every partition of the run once
+ *   the minimum watermark passes (one process owns all partitions: files, generators);
+ * - `per-partition`: one result per key, window and partition, the partition in its id;
+ * - `keyed`: each partition's windows are final results, with the ids `combined` would give —
+ *   for consumer groups, where partitions move between workers and each key must live in one
+ *   partition (the topic is keyed by the window key). A key seen in two partitions is counted
+ *   as `split_keys`: its results from each partition would share an id.
+ */
+export type WindowResults = 'combined' | 'per-partition' | 'keyed';
+
+/** How many keys `keyed` results remember to notice a key in two partitions (then it starts over). */
+const SPLIT_KEY_MEMORY = 65_536;
 
 /** Checkpointed state of one partition's windows. */
 interface SavedWindows {
@@ -47,8 +62,8 @@ interface PartitionState {
 }
 
 /**
- * The windowing step of a run: one {@link WindowOperator} per partition, and (unless
- * per-partition) a {@link Combiner} that merges their results per key and window once the
+ * The windowing step of a run: one {@link WindowOperator} per partition, and (for
+ * `combined` results) a {@link Combiner} that merges their results per key and window once the
  * minimum watermark of the partitions passes. Idle partitions are left out of that minimum and
  * follow it instead, so their own windows fire with everyone else's — as Flink's idleness does
  * for a keyed window after a shuffle. Everything happens synchronously in `handle`.
@@ -62,12 +77,14 @@ export class WindowStage {
   private readonly options: WindowStageOptions;
   private readonly states = new Map<string, PartitionState>();
   private readonly combiner: Combiner | undefined;
+  /** `keyed` results: the partition each recently fired key came from. */
+  private readonly keyHomes = new Map<string, string>();
   private output: Envelope<WindowResult>[] = [];
 
   constructor(options: WindowStageOptions) {
     this.options = options;
     const merging = options.assigner.kind === 'session';
-    if (!options.perPartition) {
+    if (options.results === 'combined') {
       this.combiner = new Combiner({
         merging,
         aggregate: options.aggregate,
@@ -198,7 +215,23 @@ export class WindowStage {
 
   private partitionFired(partition: string, pane: Pane, revision: number, supersedes: readonly Bounds[] | undefined): void {
     if (this.combiner !== undefined) this.combiner.partial(partition, pane, supersedes);
-    else this.emit(pane, revision, pane.acc, partition, supersedes);
+    else if (this.options.results === 'per-partition') this.emit(pane, revision, pane.acc, partition, supersedes);
+    else {
+      this.checkHome(partition, pane.keyString);
+      this.emit(pane, revision, pane.acc, undefined, supersedes, partition);
+    }
+  }
+
+  /** `keyed` results assume each key lives in one partition; counts keys that do not. */
+  private checkHome(partition: string, keyString: string): void {
+    const home = this.keyHomes.get(keyString);
+    if (home === partition) return;
+    if (home !== undefined) {
+      this.states.get(partition)?.ctx.counters.inc('split_keys');
+      return;
+    }
+    if (this.keyHomes.size >= SPLIT_KEY_MEMORY) this.keyHomes.clear();
+    this.keyHomes.set(keyString, partition);
   }
 
   /** Moves the output watermark to the minimum of active partitions; idle ones follow it. */
@@ -223,7 +256,14 @@ export class WindowStage {
     this.combiner?.advance(min);
   }
 
-  private emit(pane: Pane, revision: number, acc: unknown[], partition: string | undefined, supersedes: readonly Bounds[] | undefined): void {
+  private emit(
+    pane: Pane,
+    revision: number,
+    acc: unknown[],
+    partition: string | undefined,
+    supersedes: readonly Bounds[] | undefined,
+    from: string | undefined = partition,
+  ): void {
     const value = windowResult(this.options.pipeline, pane, revision, this.options.aggregate.result(acc), partition, supersedes);
     this.output.push({
       value,
@@ -231,7 +271,7 @@ export class WindowStage {
       wm: this.watermark,
       key: pane.keyString,
       keyValue: pane.keyValue,
-      partition: partition ?? '*',
+      partition: from ?? '*',
       position: { windowStart: pane.start, windowEnd: pane.end },
       raw: undefined,
     });

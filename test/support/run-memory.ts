@@ -3,6 +3,7 @@ import type { DeadLetter } from '../../src/core/context.js';
 import type { PipelineDefinition } from '../../src/core/definition.js';
 import { memorySource } from '../../src/ingest/memory/index.js';
 import { runPipeline, type RunSummary } from '../../src/runtime/run.js';
+import type { WindowResults } from '../../src/windows/window-stage.js';
 
 /** A sink that keeps what it receives, for assertions. */
 export class CollectSink<T = unknown> implements Sink<T> {
@@ -34,7 +35,7 @@ export interface MemoryRun {
 export async function runMemory(
   definition: PipelineDefinition,
   partitions: Record<string, readonly string[]>,
-  options: { batchSizes?: (partition: string) => readonly number[]; perPartition?: boolean } = {},
+  options: { batchSizes?: (partition: string) => readonly number[]; perPartition?: boolean; results?: WindowResults } = {},
 ): Promise<MemoryRun> {
   const results = new CollectSink();
   const late = new CollectSink<DeadLetter>();
@@ -45,7 +46,8 @@ export async function runMemory(
     sinks: [results],
     deadLetter: deadLetters,
     late,
-    perPartition: options.perPartition === true,
+    ...(options.perPartition === true ? { results: 'per-partition' as const } : {}),
+    ...(options.results === undefined ? {} : { results: options.results }),
   });
   return { results: results.lines(), late: late.records, deadLetters: deadLetters.records, summary };
 }

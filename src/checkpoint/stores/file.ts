@@ -5,27 +5,14 @@
  * whole. It has no fencing: two runs of one pipeline must not share a directory.
  */
 import * as nodeFs from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { ensureDirectory, writeDurably, type CheckpointFs } from './durable.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { describeFsError, errorCode } from '../../ingest/file/fs-errors.js';
 import { CHECKPOINT_ADVICE, decodeCheckpoint, encodeCheckpoint } from '../codec.js';
 import type { Checkpoint, CheckpointStore } from '../store.js';
 
-/**
- * The file system calls the file store makes, a subset of `node:fs/promises` (the default).
- * Tests pass a wrapper to watch fsync and to inject failures.
- *
- * @example fileCheckpointStore({ dir, pipeline: 'clicks', fs: { ...fsPromises, rename: failingRename } })
- * @see fileCheckpointStore
- */
-export interface CheckpointFs {
-  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
-  open(path: string, flags: 'r' | 'w'): Promise<{ writeFile(data: string, encoding: 'utf8'): Promise<void>; sync(): Promise<void>; close(): Promise<void> }>;
-  rename(from: string, to: string): Promise<void>;
-  readdir(path: string): Promise<string[]>;
-  readFile(path: string, encoding: 'utf8'): Promise<string>;
-  rm(path: string, options: { force: true }): Promise<void>;
-}
+export type { CheckpointFs } from './durable.js';
 
 /**
  * Options of {@link fileCheckpointStore}.
@@ -90,28 +77,15 @@ export function fileCheckpointStore({ dir, pipeline, keep = 3, fs = nodeFs }: Fi
     return { ids: ids.sort((a, b) => a - b), leftovers: names.filter((n) => LEFTOVER_NAME.test(n)) };
   }
 
-  async function syncDirectory(path: string): Promise<void> {
-    // Windows cannot open a directory to fsync it; there the rename is as durable as it gets.
-    if (process.platform === 'win32') return;
-    const handle = await fs.open(path, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
-
   async function write(checkpoint: Checkpoint): Promise<void> {
     const { checkpointId: id } = checkpoint;
     if (checkpoint.pipeline !== pipeline) throw new Error(`cannot save pipeline '${checkpoint.pipeline}' checkpoint in ${description} of '${pipeline}'`);
     if (!Number.isSafeInteger(id) || id < 0) throw new Error(`checkpoint id ${id} is not a non-negative integer`);
     const text = encodeCheckpoint(checkpoint);
     const path = join(home, fileName(id));
-    const tmp = `${path}.tmp`;
     try {
       // A new directory's entry must be durable too, or a crash could lose the whole directory.
-      // Only its parent is synced: enough when DIR existed, the usual case for a dev store.
-      if ((await fs.mkdir(home, { recursive: true })) !== undefined) await syncDirectory(dirname(home));
+      await ensureDirectory(fs, home);
       lastId ??= (await list())?.ids.at(-1) ?? -1;
     } catch (err) {
       throw unwritable(`cannot write checkpoint directory '${home}'`, err);
@@ -120,17 +94,8 @@ export function fileCheckpointStore({ dir, pipeline, keep = 3, fs = nodeFs }: Fi
     // checkpoint as the oldest, and load would return a stale one.
     if (id <= lastId) throw new Error(`checkpoint id ${id} is not greater than the last saved id ${lastId} in ${description}`);
     try {
-      const handle = await fs.open(tmp, 'w');
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(tmp, path);
-      await syncDirectory(home);
+      await writeDurably(fs, path, text);
     } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw unwritable(`cannot write checkpoint '${path}'`, err);
     }
     lastId = id;

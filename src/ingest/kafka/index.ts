@@ -25,6 +25,8 @@ class KafkaSource implements Source {
   /** Assignment changes run one after another; batches wait for the change in progress. */
   private changes: Promise<void> = Promise.resolve();
   private failure: unknown;
+  /** The checkpoint taken for a rebalance in progress. */
+  private drain: Promise<void> | undefined;
 
   constructor(private readonly endpoint: KafkaEndpoint) {
     this.description = endpoint.url;
@@ -42,7 +44,7 @@ class KafkaSource implements Source {
     this.service
       .run({
         assigned: (partitions) => this.assigned(partitions),
-        rebalancing: () => undefined,
+        rebalancing: () => this.rebalancing(),
         batch: (partition, records) => this.batch(partition, records),
         crashed: (err) => this.crash(err),
       })
@@ -54,25 +56,27 @@ class KafkaSource implements Source {
     await this.service.disconnect();
   }
 
+  /**
+   * The group's new assignment for this member. New partitions are paused right away (still
+   * inside the join event, before any fetch), so none is read before its checkpoint is loaded
+   * and the consumer sought to it.
+   */
   private assigned(partitions: readonly number[]): void {
     const listener = this.listener;
     if (listener === undefined) return;
-    // Seek now, inside the join event, so the first fetch already starts at the checkpoint.
-    const resume = new Map<number, bigint>();
-    for (const partition of partitions) {
-      if (this.readers.has(partition)) continue;
-      const position = listener.resumePosition(this.idOf(partition));
-      const offset = position?.['offset'];
-      if (typeof offset === 'string') {
-        const next = BigInt(offset) + 1n;
-        resume.set(partition, next);
-        this.service.seek(partition, next.toString());
-      }
-    }
-    this.changes = this.changes.then(() => this.reassign(partitions, resume, listener)).catch((err: unknown) => this.crash(err));
+    this.service.pause(partitions.filter((p) => !this.readers.has(p)));
+    this.changes = this.changes.then(() => this.reassign(partitions, listener)).catch((err: unknown) => this.crash(err));
   }
 
-  private async reassign(partitions: readonly number[], resume: Map<number, bigint>, listener: AssignmentListener): Promise<void> {
+  /** Checkpoints the current partitions before the member rejoins; one drain at a time. */
+  private rebalancing(): Promise<void> {
+    const listener = this.listener;
+    if (listener === undefined || this.readers.size === 0) return Promise.resolve();
+    this.drain ??= listener.checkpointNow().finally(() => (this.drain = undefined));
+    return this.drain;
+  }
+
+  private async reassign(partitions: readonly number[], listener: AssignmentListener): Promise<void> {
     const keep = new Set(partitions);
     const revoked = [...this.readers.keys()].filter((p) => !keep.has(p));
     if (revoked.length > 0) {
@@ -82,6 +86,15 @@ class KafkaSource implements Source {
     }
     const added = partitions.filter((p) => !this.readers.has(p));
     if (added.length === 0) return;
+    const positions = await listener.resume(added.map((p) => this.idOf(p)));
+    const resume = new Map<number, bigint>();
+    for (const partition of added) {
+      const offset = positions.get(this.idOf(partition))?.['offset'];
+      if (typeof offset !== 'string') continue;
+      const next = BigInt(offset) + 1n;
+      resume.set(partition, next);
+      this.service.seek(partition, next.toString());
+    }
     if (this.endpoint.start.kind === 'timestamp') {
       const starts = await this.service.startOffsetsAt(this.endpoint.start.time);
       for (const partition of added) {
@@ -99,6 +112,7 @@ class KafkaSource implements Source {
       return reader;
     });
     await listener.assign(readers);
+    this.service.resume(added);
   }
 
   private async batch(partition: number, records: readonly KafkaRecord[]): Promise<void> {

@@ -11,8 +11,11 @@ import type { KafkaRecord } from './reader.js';
 export interface ConsumerEvents {
   /** The group gave this member these partitions (all of them, after every rebalance). */
   assigned(partitions: readonly number[]): void;
-  /** A rebalance started: the member is about to give its partitions back. */
-  rebalancing(): void;
+  /**
+   * A rebalance started: the member is about to give its partitions back. Resolves once they
+   * are checkpointed; when it is reported from inside a held batch, the member rejoins only then.
+   */
+  rebalancing(): Promise<void>;
   /** A fetched batch of one partition; resolves when the pipeline has taken it. */
   batch(partition: number, records: readonly KafkaRecord[]): Promise<void>;
   /** The consumer failed for good. */
@@ -21,15 +24,26 @@ export interface ConsumerEvents {
 
 const HEARTBEAT_MS = 3_000;
 
+/** What kafkajs throws when the group started rebalancing (its own `isRebalancing` test). */
+function isRebalancing(err: unknown): boolean {
+  const type = (err as { type?: unknown } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
+}
+
 /** A consumer-group member for one topic, driven through {@link ConsumerEvents}. */
 export class KafkaConsumerService {
   private readonly consumer: Consumer;
 
+  /** How long a member may checkpoint before rejoining a rebalance: half the rebalance timeout. */
+  private readonly drainDeadlineMs: number;
+
   constructor(private readonly endpoint: KafkaEndpoint) {
+    const rebalanceTimeout = Math.max(60_000, endpoint.sessionTimeoutMs);
+    this.drainDeadlineMs = rebalanceTimeout / 2;
     this.consumer = kafkaClient(endpoint).consumer({
       groupId: endpoint.group ?? 'sluice',
       sessionTimeout: endpoint.sessionTimeoutMs,
-      rebalanceTimeout: Math.max(60_000, endpoint.sessionTimeoutMs),
+      rebalanceTimeout,
       heartbeatInterval: HEARTBEAT_MS,
       allowAutoTopicCreation: false,
     });
@@ -56,7 +70,7 @@ export class KafkaConsumerService {
   async run(events: ConsumerEvents): Promise<void> {
     const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, ({ payload }) => events.assigned(payload.memberAssignment[this.endpoint.topic] ?? []));
-    this.consumer.on(REBALANCING, () => events.rebalancing());
+    this.consumer.on(REBALANCING, () => void events.rebalancing());
     this.consumer.on(CRASH, ({ payload }) => {
       if (!payload.restart) events.crashed(describeKafkaError(payload.error, this.endpoint));
     });
@@ -66,6 +80,15 @@ export class KafkaConsumerService {
       partitionsConsumedConcurrently: 1_000,
       eachBatch: (payload) => this.handle(payload, events),
     });
+  }
+
+  /** Stops fetching partitions (until `resume`): new ones wait while their checkpoints load. */
+  pause(partitions: readonly number[]): void {
+    if (partitions.length > 0) this.consumer.pause([{ topic: this.endpoint.topic, partitions: [...partitions] }]);
+  }
+
+  resume(partitions: readonly number[]): void {
+    if (partitions.length > 0) this.consumer.resume([{ topic: this.endpoint.topic, partitions: [...partitions] }]);
   }
 
   /** Starts a partition at `offset` (the record after a checkpoint's position). */
@@ -113,7 +136,25 @@ export class KafkaConsumerService {
     void taken.then(() => (done = true));
     while (!done) {
       await Promise.race([taken, new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS))]);
-      if (!done) await heartbeat();
+      if (!done) await this.heartbeatOrDrain(heartbeat, events);
+    }
+  }
+
+  /**
+   * Heartbeats; when the group is rebalancing, checkpoints the partitions before kafkajs rejoins
+   * (it rejoins once this batch handler fails), within the rebalance timeout the broker grants.
+   */
+  private async heartbeatOrDrain(heartbeat: () => Promise<void>, events: ConsumerEvents): Promise<void> {
+    try {
+      await heartbeat();
+    } catch (err) {
+      if (isRebalancing(err)) {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise((resolve) => (timer = setTimeout(resolve, this.drainDeadlineMs)));
+        await Promise.race([events.rebalancing().catch(() => undefined), deadline]);
+        clearTimeout(timer);
+      }
+      throw err;
     }
   }
 }

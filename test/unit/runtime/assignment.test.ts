@@ -93,7 +93,7 @@ describe('partition assignment while running', () => {
       deadLetter: new CollectSink(),
       checkpoint: { store },
       signal: stop.signal,
-      perPartition: true,
+      results: 'per-partition',
     });
 
     await until(() => source.listener !== undefined);
@@ -106,7 +106,7 @@ describe('partition assignment while running', () => {
     expect(revoked?.partitions['p1']?.operators['window']).toBeDefined();
 
     r0.push(p0.slice(2));
-    const again = new ManualReader('p1', source.listener?.resumePosition('p1'));
+    const again = new ManualReader('p1', (await source.listener?.resume(['p1']))?.get('p1'));
     await source.listener?.assign([again]);
     again.push(p1.slice(3));
     r0.end();

@@ -115,6 +115,27 @@ describe('combining partitions', () => {
   });
 });
 
+describe('keyed results (consumer groups)', () => {
+  const definition = definePipeline('kd', (s) =>
+    s.parseJson().withWatermarks({ time: 't' }).keyBy('k').window({ assign: tumbling(10), aggregate: { n: count() } }),
+  );
+
+  it('gives the combined results, ids and all, when every key lives in one partition', async () => {
+    const partitions = { x: ['{"k":"a","t":1}', '{"k":"a","t":12}', '{"k":"a","t":25}'], y: ['{"k":"b","t":3}', '{"k":"b","t":4}', '{"k":"b","t":30}'] };
+    const combined = await runMemory(definition, partitions);
+    const keyed = await runMemory(definition, partitions, { results: 'keyed' });
+    expect([...keyed.results].sort()).toEqual([...combined.results].sort());
+    expect(keyed.summary.counters['split_keys'] ?? 0).toBe(0);
+  });
+
+  it('counts a key that shows up in two partitions: its results would share an id', async () => {
+    const partitions = { x: ['{"k":"a","t":1}', '{"k":"a","t":20}'], y: ['{"k":"a","t":3}', '{"k":"a","t":21}'] };
+    const keyed = await runMemory(definition, partitions, { results: 'keyed' });
+    expect(keyed.summary.counters['split_keys']).toBeGreaterThan(0);
+    expect(keyed.results.map((l) => (JSON.parse(l) as { n: number }).n)).toEqual([1, 1, 1, 1]);
+  });
+});
+
 describe('combining sessions across partitions (regressions)', () => {
   it('keeps a due session that waits for a touching session of another partition', async () => {
     // p1's session [195,202) is due at watermark 201 but p0 still holds [202,209), which touches

@@ -42,7 +42,7 @@ function stageFor(scheduler: TestScheduler, partitions: string[], idleTimeout: n
     aggregate: new CompositeAggregate({ n: count() }, { needsMerge: true }),
     allowedLateness: 0,
     idleTimeout,
-    perPartition: false,
+    results: 'combined',
     partitions: contexts,
     now: () => scheduler.now(),
   });
