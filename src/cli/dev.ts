@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { startKafka } from '../dev/kafka/index.js';
+import { ErrorCode, UserError } from '../core/errors.js';
+import { startKafka, type KafkaBroker, type KafkaScramUser, type StartKafkaOptions } from '../dev/kafka/index.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes of a second signal while stopping, as a shell reports death by that signal. */
@@ -16,11 +17,36 @@ export function portNumber(value: string): number {
   return port;
 }
 
+/** Flags of `sluice dev kafka`; `scram` as typed (`USER[:PASSWORD]`), parsed by {@link scramUser}. */
+export interface DevKafkaFlags {
+  readonly port?: number | undefined;
+  readonly scram?: string | undefined;
+  readonly saslPort?: number | undefined;
+}
+
 /**
- * `sluice dev …`: local peers for development. `sluice dev kafka [--port P]` runs a real Kafka
- * broker in the foreground until Ctrl-C.
+ * Parses `--scram USER[:PASSWORD]` (the password may contain ':'; without one it comes from
+ * `SLUICE_KAFKA_PASSWORD`, as for Kafka URLs, so it need not show in the process list). Checked
+ * here rather than by commander, whose error would quote the argument, password and all.
  *
- * @example devCommand(program, io) // sluice dev kafka --port 9092
+ * @example scramUser('alice:alice-secret', {}) // { username: 'alice', password: 'alice-secret' }
+ */
+export function scramUser(value: string, env: Readonly<Record<string, string | undefined>> = process.env): KafkaScramUser {
+  const colon = value.indexOf(':');
+  const username = colon < 0 ? value : value.slice(0, colon);
+  const password = colon < 0 ? env['SLUICE_KAFKA_PASSWORD'] : value.slice(colon + 1);
+  if (username === '') throw new UserError(ErrorCode.BAD_OPTION, '--scram needs a user name: write --scram USER:PASSWORD, or --scram USER with SLUICE_KAFKA_PASSWORD set');
+  if (password === undefined || password === '') {
+    throw new UserError(ErrorCode.BAD_OPTION, `--scram needs a password for '${username}': write --scram ${username}:PASSWORD, or set SLUICE_KAFKA_PASSWORD`);
+  }
+  return { username, password };
+}
+
+/**
+ * `sluice dev …`: local peers for development. `sluice dev kafka [--port P] [--scram USER:PASSWORD
+ * [--sasl-port P]]` runs a real Kafka broker in the foreground until Ctrl-C.
+ *
+ * @example devCommand(program, io) // sluice dev kafka --port 9092 --scram alice:alice-secret
  * @see runDevKafka
  */
 export function devCommand(program: Command, io: CliIo): void {
@@ -29,7 +55,13 @@ export function devCommand(program: Command, io: CliIo): void {
     .command('kafka')
     .description('run a single-node Kafka broker on 127.0.0.1 until Ctrl-C (a container when Docker answers, else the local JDK)')
     .option('--port <port>', 'port for clients (default: a free one)', portNumber)
-    .action(async (flags: { port?: number }) => {
+    .option(
+      '--scram <user:password>',
+      'also listen for SASL/SCRAM clients (SHA-256 and SHA-512) with this user on a second port (the JDK broker); ' +
+        'the password from SLUICE_KAFKA_PASSWORD when not given',
+    )
+    .option('--sasl-port <port>', 'with --scram: port for SASL clients (default: a free one)', portNumber)
+    .action(async (flags: DevKafkaFlags) => {
       await runDevKafka(flags, io);
     });
 }
@@ -44,7 +76,8 @@ export function devCommand(program: Command, io: CliIo): void {
  * @example await runDevKafka({ port: 9092 }, io) // sluice: Kafka is running at 127.0.0.1:9092 (Ctrl-C stops it)
  * @see startKafka
  */
-export async function runDevKafka(flags: { readonly port?: number | undefined }, io: CliIo): Promise<void> {
+export async function runDevKafka(flags: DevKafkaFlags, io: CliIo): Promise<void> {
+  const options = startOptions(flags);
   let stopRequested = false;
   let requestStop: () => void = () => undefined;
   const stopSignal = new Promise<void>((resolve) => (requestStop = resolve));
@@ -57,9 +90,9 @@ export async function runDevKafka(flags: { readonly port?: number | undefined },
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const broker = await startKafka(flags.port === undefined ? {} : { port: flags.port });
+    const broker = await startKafka(options);
     try {
-      if (!stopRequested) io.report(`sluice: Kafka is running at ${broker.bootstrap} (Ctrl-C stops it)`);
+      if (!stopRequested) io.report(`sluice: Kafka is running at ${addresses(broker, options.scram)} (Ctrl-C stops it)`);
       await stopSignal;
     } finally {
       await broker.stop();
@@ -68,4 +101,17 @@ export async function runDevKafka(flags: { readonly port?: number | undefined },
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The flags as {@link startKafka} options; rejects `--sasl-port` without `--scram`. */
+function startOptions(flags: DevKafkaFlags): StartKafkaOptions {
+  if (flags.scram === undefined && flags.saslPort !== undefined) throw new UserError(ErrorCode.BAD_OPTION, '--sasl-port needs --scram USER:PASSWORD');
+  const scram = flags.scram === undefined ? undefined : { ...scramUser(flags.scram), ...(flags.saslPort === undefined ? {} : { port: flags.saslPort }) };
+  return { ...(flags.port === undefined ? {} : { port: flags.port }), ...(scram === undefined ? {} : { scram }) };
+}
+
+/** Where clients connect, the SASL listener with its user (never the password) when there is one. */
+function addresses(broker: KafkaBroker, scram: KafkaScramUser | undefined): string {
+  if (broker.saslBootstrap === undefined || scram === undefined) return broker.bootstrap;
+  return `${broker.bootstrap}, and with SASL/SCRAM-SHA-256 or -512 as '${scram.username}' at ${broker.saslBootstrap}`;
 }

@@ -4,12 +4,13 @@
  *
  * `useKafka()` starts the broker in `beforeAll` with the same helper as `sluice dev kafka`
  * (src/dev/kafka) and stops it in `afterAll`. Set SLUICE_TEST_KAFKA=HOST:PORT to point the tests
- * at a broker you already run (for example `sluice dev kafka` in another terminal) instead.
+ * at a broker you already run (for example `sluice dev kafka` in another terminal) instead; a file
+ * that asks for a SCRAM user (`useKafka({ scram })`) always starts its own.
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
 import { afterAll, beforeAll } from 'vitest';
-import { startKafka, type KafkaBroker } from '../../src/dev/kafka/index.js';
+import { startKafka, type KafkaBroker, type KafkaScramUser } from '../../src/dev/kafka/index.js';
 
 /** First start installs the broker with Maven (~10 s here, longer on a slow network). */
 export const KAFKA_START_TIMEOUT_MS = 300_000;
@@ -17,6 +18,8 @@ export const KAFKA_START_TIMEOUT_MS = 300_000;
 export interface TestKafka {
   /** `HOST:PORT` of the broker; read it inside tests or hooks, not at collection time. */
   readonly bootstrap: string;
+  /** `HOST:PORT` of its SASL/SCRAM listener; only with `useKafka({ scram })`. */
+  readonly saslBootstrap: string;
   /** A kafkajs client for this broker that logs nothing. */
   client(clientId?: string): Kafka;
   /** Creates a topic named `<prefix>-<random>` and waits for its leaders; returns the name. */
@@ -30,8 +33,13 @@ export interface CreateTopicOptions {
   readonly configs?: Readonly<Record<string, string>>;
 }
 
+export interface UseKafkaOptions {
+  /** A user for a SASL/SCRAM listener beside the plain one (SCRAM-SHA-256 and -512). */
+  readonly scram?: KafkaScramUser;
+}
+
 /**
- * Registers hooks that give the calling test file its own broker.
+ * Registers hooks that give the calling test file (or `describe` block) its own broker.
  *
  * @example
  * const kafka = useKafka();
@@ -40,13 +48,15 @@ export interface CreateTopicOptions {
  *   const producer = kafka.client().producer();
  *   // …
  * });
+ * // clients authenticate at `secured.saslBootstrap`, and the plain `bootstrap` stays open
+ * const secured = useKafka({ scram: { username: 'alice', password: 'alice-secret' } });
  */
-export function useKafka(): TestKafka {
+export function useKafka(options: UseKafkaOptions = {}): TestKafka {
   let broker: KafkaBroker | undefined;
-  let bootstrap = process.env['SLUICE_TEST_KAFKA'];
+  let bootstrap = options.scram === undefined ? process.env['SLUICE_TEST_KAFKA'] : undefined;
   beforeAll(async () => {
     if (bootstrap !== undefined && bootstrap !== '') return;
-    broker = await startKafka();
+    broker = await startKafka(options.scram === undefined ? {} : { scram: options.scram });
     bootstrap = broker.bootstrap;
   }, KAFKA_START_TIMEOUT_MS);
   afterAll(async () => {
@@ -59,6 +69,11 @@ export function useKafka(): TestKafka {
   return {
     get bootstrap() {
       return address();
+    },
+    get saslBootstrap() {
+      address();
+      if (broker?.saslBootstrap === undefined) throw new Error('useKafka(): this broker has no SASL listener; ask for one with useKafka({ scram })');
+      return broker.saslBootstrap;
     },
     client: (clientId) => quietKafka(address(), clientId),
     createTopic: (options) => createTopic(address(), options),

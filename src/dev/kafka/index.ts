@@ -5,6 +5,8 @@
  * With a working container runtime it runs Kafka through testcontainers; otherwise it runs a real
  * Apache Kafka broker (KRaft, one node) on the local JDK from jars that Maven installs into
  * `.cache/kafka` on first use. Either way the caller gets a bootstrap address and a `stop()`.
+ * A broker with SASL/SCRAM (`scram`) is always the JVM one: testcontainers' Kafka module offers
+ * SASL only on a TLS listener, which would need keystores made up for the purpose.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +20,11 @@ export { KAFKA_VERSION } from './install.js';
 export interface KafkaBroker {
   /** `127.0.0.1:PORT`: give it to clients as their only bootstrap server. */
   readonly bootstrap: string;
+  /**
+   * With `scram` only: `127.0.0.1:PORT` of the SASL_PLAINTEXT listener that takes SCRAM-SHA-256
+   * and SCRAM-SHA-512, for clients that authenticate; `bootstrap` stays open without SASL.
+   */
+  readonly saslBootstrap?: string;
   /** JVM broker only: the temp folder holding its data and log; `stop()` removes it. */
   readonly workDir?: string;
   /** JVM broker only: the broker's own log (it never writes to our stdout or stderr). */
@@ -33,6 +40,24 @@ export interface StartKafkaOptions {
   readonly cacheDir?: string;
   /** Progress lines (installing, starting, which strategy); silent when omitted. */
   readonly log?: (line: string) => void;
+  /** Adds a SASL/SCRAM listener with this user (`saslBootstrap`); runs the JVM broker. */
+  readonly scram?: KafkaScramUser;
+}
+
+/** The SCRAM mechanisms Kafka offers (MSK uses SCRAM-SHA-512 only). */
+export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+
+/**
+ * A user the broker knows from its first start, as `kafka-storage format --add-scram` creates
+ * it. Neither name nor password may contain a comma (the tool splits its argument on commas).
+ */
+export interface KafkaScramUser {
+  readonly username: string;
+  readonly password: string;
+  /** The one mechanism the user gets credentials for; both when omitted (the listener takes both). */
+  readonly mechanism?: ScramMechanism;
+  /** Loopback port of the SASL listener; a free one when omitted. Must be free when given. */
+  readonly port?: number;
 }
 
 /**
@@ -40,8 +65,9 @@ export interface StartKafkaOptions {
  *
  * Topics are not created automatically (`auto.create.topics.enable=false` on the JVM broker), so
  * create them with an admin client first. Rejects with a UserError when neither a container
- * runtime nor a JDK is available, or Maven is missing on first use; with the tail of the broker's
- * log when it dies or does not answer within 60 s.
+ * runtime nor a JDK is available (a JDK whenever `scram` is given), Maven is missing on first use,
+ * or a SCRAM user or port is unusable; with the tail of the broker's log when it dies or does not
+ * answer within 60 s.
  *
  * @example
  * const broker = await startKafka();
@@ -51,15 +77,22 @@ export interface StartKafkaOptions {
  * } finally {
  *   await broker.stop();
  * }
+ * // clients of this one authenticate at `saslBootstrap` with SCRAM-SHA-256 or SCRAM-SHA-512
+ * const secured = await startKafka({ scram: { username: 'alice', password: 'alice-secret' } });
  * @see startJvmKafka
  * @see startKafkaContainer
  */
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const log = options.log ?? (() => undefined);
   const port = options.port === undefined ? {} : { port: options.port };
+  const jvm = { ...port, cacheDir: options.cacheDir ?? defaultCacheDir(), log };
+  if (options.scram !== undefined) {
+    log('SASL/SCRAM needs the broker on the local JDK');
+    return startJvmKafka({ ...jvm, scram: options.scram });
+  }
   if (await containerRuntimeAnswers(log)) return startKafkaContainer({ ...port, log });
   log('no container runtime answered; running Apache Kafka on the local JDK');
-  return startJvmKafka({ ...port, cacheDir: options.cacheDir ?? defaultCacheDir(), log });
+  return startJvmKafka(jvm);
 }
 
 /**

@@ -2,6 +2,7 @@
  * A real Apache Kafka broker in KRaft mode (one node, broker and controller) run on the local
  * JDK from the jars {@link ensureKafkaJars} installs. Everything it writes (data, log) lives in
  * a fresh temp folder that `stop()` removes; its output never reaches our stdout or stderr.
+ * With a SCRAM user it also listens for SASL_PLAINTEXT clients (see ./scram.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,11 +10,12 @@ import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, UserError } from '../../core/errors.js';
+import { ErrorCode, UserError, messageOf } from '../../core/errors.js';
 import { ensureKafkaJars, isAlive, KAFKA_VERSION } from './install.js';
+import { addScramArguments, checkScramUser, SASL_LISTENER, scramListenerProperties, withoutPassword } from './scram.js';
 import { bindLoopbackPort, waitForBroker } from './service.js';
 import { requireJava, runOrThrow, tail } from './tools.js';
-import type { KafkaBroker } from './index.js';
+import type { KafkaBroker, KafkaScramUser } from './index.js';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
@@ -28,25 +30,28 @@ process.once('exit', () => {
 });
 
 /** Starts the JVM broker; see {@link startKafka} for the contract. */
-export async function startJvmKafka(options: { port?: number; cacheDir: string; log: (line: string) => void }): Promise<KafkaBroker> {
+export async function startJvmKafka(options: { port?: number; cacheDir: string; log: (line: string) => void; scram?: KafkaScramUser }): Promise<KafkaBroker> {
+  const { scram } = options;
+  if (scram !== undefined) checkScramUser(scram);
   await requireJava();
   const jars = await ensureKafkaJars(options);
-  const port = await claimPort(options.port);
-  let controllerPort = await bindLoopbackPort();
-  while (controllerPort === port) controllerPort = await bindLoopbackPort(); // both were released
+  // each was bound and released, so a later pick may repeat an earlier one
+  const port = await claimPort(options.port, []);
+  const saslPort = scram === undefined ? undefined : await claimPort(scram.port, [port]);
+  const controllerPort = await claimPort(undefined, saslPort === undefined ? [port] : [port, saslPort]);
   await removeOrphanedTempDirs();
   const dir = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   const logFile = join(dir, 'server.log');
   const bootstrap = `127.0.0.1:${port}`;
+  const saslBootstrap = saslPort === undefined ? undefined : `127.0.0.1:${saslPort}`;
   try {
-    await writeFile(join(dir, 'server.properties'), serverProperties({ port, controllerPort, dataDir: join(dir, 'data') }));
+    await writeFile(join(dir, 'server.properties'), serverProperties({ port, controllerPort, saslPort, dataDir: join(dir, 'data') }));
     await writeFile(join(dir, 'log4j2.properties'), log4jProperties(logFile));
     const java = ['-cp', join(jars, '*'), `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`];
-    // a one-shot tool: C1 only and the serial collector start ~0.5 s faster than the defaults
-    const format = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')];
-    await runOrThrow('java', format, 'Kafka could not format its storage');
+    await formatStorage([...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')], scram);
 
-    options.log(`starting Apache Kafka ${KAFKA_VERSION} on ${bootstrap} (log: ${logFile})`);
+    const sasl = saslBootstrap === undefined ? '' : ` and, with SASL/SCRAM, on ${saslBootstrap}`;
+    options.log(`starting Apache Kafka ${KAFKA_VERSION} on ${bootstrap}${sasl} (log: ${logFile})`);
     const out = openSync(join(dir, 'console.log'), 'a');
     const args = [...JVM_OPTIONS, ...java, 'kafka.Kafka', join(dir, 'server.properties')];
     // setpriv --pdeathsig: if this Node process dies without stop() (kill -9 of a test worker),
@@ -73,6 +78,7 @@ export async function startJvmKafka(options: { port?: number; cacheDir: string; 
     let stopping: Promise<void> | undefined;
     return {
       bootstrap,
+      ...(saslBootstrap === undefined ? {} : { saslBootstrap }),
       workDir: dir,
       logFile,
       stop: () => (stopping ??= terminate(child, exited).then(() => rm(dir, { recursive: true, force: true }))),
@@ -80,6 +86,21 @@ export async function startJvmKafka(options: { port?: number; cacheDir: string; 
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Formats the data folder, creating the SCRAM user in the new metadata log. The password is on the
+ * tool's command line (StorageTool has no other way in), for the second it runs; if the tool fails,
+ * its output is quoted without the password.
+ */
+async function formatStorage(args: readonly string[], scram: KafkaScramUser | undefined): Promise<void> {
+  // a one-shot tool: C1 only and the serial collector start ~0.5 s faster than the defaults
+  const format = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...args, ...(scram === undefined ? [] : addScramArguments(scram))];
+  try {
+    await runOrThrow('java', format, 'Kafka could not format its storage');
+  } catch (err) {
+    throw scram === undefined ? err : new Error(withoutPassword(messageOf(err), scram));
   }
 }
 
@@ -96,10 +117,18 @@ async function terminate(child: ChildProcess, exited: Promise<void>): Promise<vo
   clearTimeout(timer);
 }
 
-/** The requested port must be free (a clear error beats a broker dying on bind); else pick one. */
-async function claimPort(port: number | undefined): Promise<number> {
-  if (port === undefined) return bindLoopbackPort();
+/**
+ * The requested port must be free (a clear error beats a broker dying on bind) and not `taken` by
+ * another of the broker's listeners; without one, pick a free port not `taken`.
+ */
+async function claimPort(port: number | undefined, taken: readonly number[]): Promise<number> {
+  if (port === undefined) {
+    let picked = await bindLoopbackPort();
+    while (taken.includes(picked)) picked = await bindLoopbackPort();
+    return picked;
+  }
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UserError(ErrorCode.BAD_OPTION, `Kafka port must be a whole number from 1 to 65535, got ${port}`);
+  if (taken.includes(port)) throw new UserError(ErrorCode.BAD_OPTION, `Kafka cannot listen twice on 127.0.0.1:${port}; give the SASL listener another port`);
   try {
     return await bindLoopbackPort(port);
   } catch (err) {
@@ -118,17 +147,20 @@ function clusterId(): string {
   }
 }
 
-function serverProperties(p: { port: number; controllerPort: number; dataDir: string }): string {
+function serverProperties(p: { port: number; controllerPort: number; saslPort: number | undefined; dataDir: string }): string {
+  const sasl = p.saslPort === undefined ? '' : `,${SASL_LISTENER}://127.0.0.1:${p.saslPort}`;
   return [
     'process.roles=broker,controller',
     'node.id=1',
     // a static voter set: formatting needs no --standalone, and it must not be mixed with
     // controller.quorum.bootstrap.servers (KAFKA-18987)
     `controller.quorum.voters=1@127.0.0.1:${p.controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${p.port},CONTROLLER://127.0.0.1:${p.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.port}`,
+    `listeners=PLAINTEXT://127.0.0.1:${p.port}${sasl},CONTROLLER://127.0.0.1:${p.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${p.port}${sasl}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl === '' ? '' : `,${SASL_LISTENER}:${SASL_LISTENER}`}`,
+    // brokers keep talking PLAINTEXT to each other (the default, spelled out beside SASL)
+    ...(p.saslPort === undefined ? [] : ['inter.broker.listener.name=PLAINTEXT', ...scramListenerProperties()]),
     `log.dirs=${propertyPath(p.dataDir)}`,
     // one node: every internal topic has one replica, and one partition keeps the first
     // consumer group and the first transaction quick to set up
