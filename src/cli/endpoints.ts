@@ -102,7 +102,7 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
       return async () => (url.scheme === 'stdout' ? stdoutSink() : stderrSink());
     case 'kafka': {
       // Kafka cannot rewind: a resumed run re-emits results with the same ids instead
-      const endpoint = parseKafkaUrl(text, 'sink');
+      const endpoint = parseKafkaUrl(text, 'sink', process.env, flag);
       return () => openKafkaSink(endpoint);
     }
     default:

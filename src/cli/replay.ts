@@ -95,7 +95,7 @@ function targetOf(text: string): KafkaEndpoint {
   if (!text.startsWith('kafka://')) throw new UserError(ErrorCode.BAD_URL, `--to '${text}': replay produces into Kafka; write kafka://BROKER[,BROKER]/TOPIC`);
   let endpoint: KafkaEndpoint;
   try {
-    endpoint = parseKafkaUrl(text, 'sink');
+    endpoint = parseKafkaUrl(text, 'sink', process.env, '--to');
   } catch (err) {
     if (isUserError(err)) throw new UserError(err.code, err.message.replace(/^--sink /, '--to '), { cause: err });
     throw err;

@@ -30,6 +30,9 @@ export interface KafkaEndpoint {
 }
 
 const PARAMS = ['group', 'start', 'key', 'client-id', 'tls', 'sasl', 'username', 'password', 'region', 'session-timeout'] as const;
+/** Parameters that only mean something on one side. */
+const SOURCE_ONLY = ['group', 'start', 'session-timeout'];
+const SINK_ONLY = ['key'];
 const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'iam'] as const;
 
 /**
@@ -39,8 +42,13 @@ const MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512', 'iam'] as const;
  *
  * @example parseKafkaUrl('kafka://b-1.msk:9098/clicks?group=sluice&sasl=iam&region=eu-west-1', 'source')
  */
-export function parseKafkaUrl(text: string, role: 'source' | 'sink', env: Readonly<Record<string, string | undefined>> = process.env): KafkaEndpoint {
-  const flag = role === 'source' ? '--source' : '--sink';
+export function parseKafkaUrl(
+  text: string,
+  role: 'source' | 'sink',
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  /** The option the URL came from, for messages (`--dead-letter`, `--to`). */
+  flag: string = role === 'source' ? '--source' : '--sink',
+): KafkaEndpoint {
   const bad = (why: string): UserError => new UserError(ErrorCode.BAD_URL, `${flag} '${redact(text)}': ${why}`);
   const m = /^kafka:\/\/([^/?#]+)\/([^?#]*)(?:\?([^#]*))?$/.exec(text);
   if (!m) throw bad('write kafka://BROKER[,BROKER]/TOPIC[?group=G…]');
@@ -53,6 +61,8 @@ export function parseKafkaUrl(text: string, role: 'source' | 'sink', env: Readon
   const params = new URLSearchParams(m[3] ?? '');
   for (const name of params.keys()) {
     if (!(PARAMS as readonly string[]).includes(name)) throw bad(`unknown parameter '${name}'; use ${PARAMS.join(', ')}`);
+    if (role === 'sink' && SOURCE_ONLY.includes(name)) throw bad(`'${name}' is for reading from Kafka; a Kafka output takes ${PARAMS.filter((p) => !SOURCE_ONLY.includes(p)).join(', ')}`);
+    if (role === 'source' && SINK_ONLY.includes(name)) throw bad(`'${name}' is for writing to Kafka; a Kafka source takes ${PARAMS.filter((p) => !SINK_ONLY.includes(p)).join(', ')}`);
   }
   const group = params.get('group') ?? undefined;
   if (role === 'source' && (group === undefined || group === '')) throw bad('a Kafka source needs a consumer group: add ?group=NAME');
