@@ -1,4 +1,5 @@
 import type { Envelope, Position, Raw } from './envelope.js';
+import type { ErrorCode } from './errors.js';
 
 /**
  * Reads one partition (a file, a Kafka partition, a Kinesis shard) in order.
@@ -63,14 +64,30 @@ export interface Source {
   close(): Promise<void>;
 }
 
+/** A record a service refused for good (a mapping error, a rejected record), and why. */
+export interface SinkRejection<T = unknown> {
+  readonly record: T;
+  readonly code: ErrorCode;
+  /** The service's own words, e.g. Timestream's RejectedRecords reason. */
+  readonly reason: string;
+}
+
+/** What a write could not deliver and never will: the runtime dead-letters these. */
+export interface WriteResult<T = unknown> {
+  readonly rejected: readonly SinkRejection<T>[];
+}
+
 /**
  * A destination for records. `write` resolves only once the records are delivered (written to
  * the file, accepted by the service); that resolution is the acknowledgement checkpoints wait
- * for. Writes are issued one at a time per sink.
+ * for. Writes are issued one at a time per sink. Records the service refuses for good are not
+ * retried: `write` resolves with them (a {@link WriteResult}) and the runtime sends them to the
+ * dead-letter output before the checkpoint that covers them completes. Errors that may pass
+ * (throttling, timeouts) are retried inside `write`; a write that rejects fails the run.
  */
 export interface Sink<T = unknown> {
   readonly description: string;
-  write(records: readonly T[]): Promise<void>;
+  write(records: readonly T[]): Promise<void | WriteResult<T>>;
   /**
    * Where the output stands after every write so far (a file's length), saved with checkpoints.
    * Sinks that can rewind implement it with {@link Sink.restore}; the others rely on result ids

@@ -1,8 +1,11 @@
-import type { Sink } from '../core/connectors.js';
+import type { Sink, SinkRejection } from '../core/connectors.js';
 import type { DeadLetter } from '../core/context.js';
+import { ErrorCode, UserError } from '../core/errors.js';
 import { SinkQueue } from './sink-queue.js';
 
 export interface OutputsOptions {
+  /** The pipeline's name, for dead-letter entries of records a sink refused. */
+  readonly pipeline: string;
   readonly sinks: readonly Sink[];
   readonly deadLetter: Sink<DeadLetter>;
   readonly late: Sink<DeadLetter> | undefined;
@@ -34,9 +37,15 @@ export class Outputs {
       }
       options.notify();
     };
-    this.results = options.sinks.map((sink) => new SinkQueue<unknown>(sink, progress));
-    this.deadLetters = new SinkQueue<DeadLetter>(options.deadLetter, progress);
-    this.lates = options.late === undefined ? undefined : new SinkQueue<DeadLetter>(options.late, progress);
+    this.results = options.sinks.map(
+      (sink) => new SinkQueue<unknown>(sink, progress, (rejected) => this.refused(options.pipeline, sink.description, rejected)),
+    );
+    // nowhere left to send what these refuse: the run fails, naming the first reason
+    const unrecoverable = (sink: Sink<DeadLetter>) => (rejected: readonly SinkRejection<DeadLetter>[]) => {
+      throw new UserError(ErrorCode.UNWRITABLE_OUTPUT, `${sink.description} refused ${rejected.length} entries: ${rejected[0]?.reason ?? ''}`);
+    };
+    this.deadLetters = new SinkQueue<DeadLetter>(options.deadLetter, progress, unrecoverable(options.deadLetter));
+    this.lates = options.late === undefined ? undefined : new SinkQueue<DeadLetter>(options.late, progress, unrecoverable(options.late));
     this.all = [...this.results, this.deadLetters as SinkQueue<unknown>, ...(this.lates ? [this.lates as SinkQueue<unknown>] : [])];
   }
 
@@ -59,11 +68,18 @@ export class Outputs {
     this.lates?.push([entry]);
   }
 
-  /** Waits until everything written so far is acknowledged; each sink's position, by sink. */
+  /**
+   * Waits until everything written so far is acknowledged; each sink's position, by sink.
+   * Result sinks first: what they refused goes to the dead-letter output, and the checkpoint
+   * must cover those entries too.
+   */
   async acknowledge(): Promise<Record<string, unknown>> {
-    const positions = await Promise.all(this.all.map((queue) => queue.mark()));
+    const results = await Promise.all(this.results.map((queue) => queue.mark()));
+    const rest = [this.deadLetters as SinkQueue<unknown>, ...(this.lates ? [this.lates as SinkQueue<unknown>] : [])];
+    const others = await Promise.all(rest.map((queue) => queue.mark()));
     const out: Record<string, unknown> = {};
-    this.all.forEach((queue, i) => {
+    const positions = [...results, ...others];
+    [...this.results, ...rest].forEach((queue, i) => {
       if (positions[i] !== undefined) out[queue.sink.description] = positions[i];
     });
     return out;
@@ -72,6 +88,24 @@ export class Outputs {
   /** Rewinds sinks that can to the positions of a checkpoint (`undefined`: a fresh start). */
   async restore(positions: Record<string, unknown> | undefined): Promise<void> {
     for (const queue of this.all) await queue.sink.restore?.(positions?.[queue.sink.description]);
+  }
+
+  /** Records a result sink refused for good become dead-letter entries with the reason. */
+  private refused(pipeline: string, sink: string, rejected: readonly SinkRejection[]): void {
+    for (const { record, code, reason } of rejected) {
+      const result = (typeof record === 'object' && record !== null ? record : {}) as { id?: unknown; partition?: unknown; windowEnd?: unknown };
+      const entry: DeadLetter = {
+        pipeline,
+        stage: `sink ${sink}`,
+        code,
+        reason,
+        partition: typeof result.partition === 'string' ? result.partition : '*',
+        position: typeof result.id === 'string' ? { id: result.id } : {},
+        raw: JSON.stringify(record),
+        ...(typeof result.windowEnd === 'number' ? { time: result.windowEnd - 1 } : {}),
+      };
+      this.deadLetters.push([entry]);
+    }
   }
 
   onClosed(listener: () => void): void {

@@ -1,4 +1,4 @@
-import type { Sink } from '../core/connectors.js';
+import type { Sink, SinkRejection } from '../core/connectors.js';
 
 /**
  * Feeds one sink: records pushed while a write is in flight are coalesced into the next write
@@ -20,6 +20,8 @@ export class SinkQueue<T> {
   constructor(
     readonly sink: Sink<T>,
     private readonly onProgress: () => void,
+    /** Records the sink refused for good; called before the write counts as acknowledged. */
+    private readonly onRejected: (rejected: readonly SinkRejection<T>[]) => void,
     private readonly maxBatch = 8192,
   ) {}
 
@@ -59,7 +61,8 @@ export class SinkQueue<T> {
         const size = Math.min(this.maxBatch, mark === undefined ? Number.POSITIVE_INFINITY : mark.at - this.written);
         const chunk = this.buffer.length <= size ? this.buffer : this.buffer.slice(0, size);
         this.buffer = chunk === this.buffer ? [] : this.buffer.slice(size);
-        await this.sink.write(chunk);
+        const result = await this.sink.write(chunk);
+        if (result !== undefined && result.rejected.length > 0) this.onRejected(result.rejected);
         this.pending -= chunk.length;
         this.written += chunk.length;
         while (this.marks[0] !== undefined && this.marks[0].at <= this.written) this.marks.shift()?.resolve(this.sink.position?.());
