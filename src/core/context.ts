@@ -16,6 +16,8 @@ export interface DeadLetter {
   readonly raw: string | undefined;
   /** Event time when one had been assigned. */
   readonly time?: number;
+  /** When the entry was written to the dead-letter output, ISO-8601 (the run's clock). */
+  readonly at?: string;
 }
 
 /** Where records that leave the stream go. Both are synchronous hand-offs to an output queue. */

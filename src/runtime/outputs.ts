@@ -11,6 +11,8 @@ export interface OutputsOptions {
   readonly late: Sink<DeadLetter> | undefined;
   /** Called whenever room may have been freed (a write finished). */
   readonly notify: () => void;
+  /** The run's clock (epoch ms), for the time dead-letter and late entries are written. */
+  readonly now: () => number;
 }
 
 /**
@@ -26,8 +28,10 @@ export class Outputs {
   private closedListener: (() => void) | undefined;
   private failureListener: ((err: unknown) => void) | undefined;
   private failed = false;
+  /** Dead letters from after a checkpoint's barrier, held while the writes before it finish. */
+  private holding: DeadLetter[] | undefined;
 
-  constructor(options: OutputsOptions) {
+  constructor(private readonly options: OutputsOptions) {
     const progress = (): void => {
       for (const queue of this.all) {
         if (queue.error !== undefined && !this.failed) {
@@ -51,7 +55,7 @@ export class Outputs {
 
   /** Records written but not yet acknowledged, across every sink. */
   get pending(): number {
-    let n = 0;
+    let n = this.holding?.length ?? 0;
     for (const queue of this.all) n += queue.pending;
     return n;
   }
@@ -61,25 +65,41 @@ export class Outputs {
   }
 
   deadLetter(entry: DeadLetter): void {
-    this.deadLetters.push([entry]);
+    if (this.holding !== undefined) this.holding.push(this.stamped(entry));
+    else this.deadLetters.push([this.stamped(entry)]);
   }
 
   late(entry: DeadLetter): void {
-    this.lates?.push([entry]);
+    this.lates?.push([this.stamped(entry)]);
+  }
+
+  private stamped(entry: DeadLetter): DeadLetter {
+    return { ...entry, at: new Date(this.options.now()).toISOString() };
   }
 
   /**
-   * Waits until everything written so far is acknowledged; each sink's position, by sink.
-   * Result sinks first: what they refused goes to the dead-letter output, and the checkpoint
-   * must cover those entries too.
+   * Waits until everything written so far is acknowledged; each sink's position, by sink. Called
+   * as a checkpoint's barrier reaches the outputs. What result sinks refuse while they finish the
+   * writes before the barrier goes to the dead-letter output ahead of entries from after the
+   * barrier (those wait meanwhile), so the dead-letter position the checkpoint keeps covers
+   * exactly the records before it.
    */
   async acknowledge(): Promise<Record<string, unknown>> {
-    const results = await Promise.all(this.results.map((queue) => queue.mark()));
-    const rest = [this.deadLetters as SinkQueue<unknown>, ...(this.lates ? [this.lates as SinkQueue<unknown>] : [])];
-    const others = await Promise.all(rest.map((queue) => queue.mark()));
+    const rest = this.lates ? [this.lates as SinkQueue<unknown>] : [];
+    const marks = rest.map((queue) => queue.mark());
+    this.holding ??= [];
+    let positions: unknown[];
+    try {
+      const results = await Promise.all(this.results.map((queue) => queue.mark()));
+      const deadLetters = this.deadLetters.mark();
+      positions = [...results, await deadLetters, ...(await Promise.all(marks))];
+    } finally {
+      const held = this.holding;
+      this.holding = undefined;
+      if (held.length > 0) this.deadLetters.push(held);
+    }
     const out: Record<string, unknown> = {};
-    const positions = [...results, ...others];
-    [...this.results, ...rest].forEach((queue, i) => {
+    [...this.results, this.deadLetters as SinkQueue<unknown>, ...rest].forEach((queue, i) => {
       if (positions[i] !== undefined) out[queue.sink.description] = positions[i];
     });
     return out;
@@ -104,7 +124,7 @@ export class Outputs {
         raw: JSON.stringify(record),
         ...(typeof result.windowEnd === 'number' ? { time: result.windowEnd - 1 } : {}),
       };
-      this.deadLetters.push([entry]);
+      this.deadLetters.push([this.stamped(entry)]);
     }
   }
 

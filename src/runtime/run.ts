@@ -94,7 +94,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   const stopper = new AbortController();
 
   const restored = await options.checkpoint?.store.load();
-  const outputs = new Outputs({ pipeline: definition.name, sinks: options.sinks, deadLetter: options.deadLetter, late: options.late, notify: () => gate.notify() });
+  const outputs = new Outputs({ pipeline: definition.name, now: () => scheduler.now(), sinks: options.sinks, deadLetter: options.deadLetter, late: options.late, notify: () => gate.notify() });
   // A store shared by a group keeps no sink positions (they are one worker's): outputs then
   // carry on from where they are, and re-emitted results arrive again, identical.
   if (options.checkpoint !== undefined && options.checkpoint.store.leases === undefined) {

@@ -90,6 +90,7 @@ describe('sluice aggregate: late events', () => {
         position: { file: input, line: 3 },
         raw: lines[2],
         time: 2000,
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/),
       },
     ]);
     expect(result.errLines).toHaveLength(1);
