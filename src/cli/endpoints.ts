@@ -9,6 +9,8 @@ import { openKafkaSink } from '../sinks/kafka/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
 import { groupFileCheckpointStore } from '../checkpoint/stores/group-file.js';
+import { fileJournals } from '../checkpoint/journal.js';
+import { join } from 'node:path';
 import type { CheckpointStore } from '../checkpoint/store.js';
 import { parseDuration } from '../core/duration.js';
 
@@ -122,6 +124,15 @@ export function checkpointStoreFor(text: string, pipeline: string, options: { sh
     default:
       throw new UserError(ErrorCode.BAD_URL, `--checkpoint '${text}': unsupported scheme '${url.scheme}:'; supported: file:DIR`);
   }
+}
+
+/**
+ * Journals of external calls (predictions) beside the checkpoints of `--checkpoint file:DIR`:
+ * `DIR/<pipeline>/journals/`, so a restart does not pay for a prediction twice.
+ */
+export function journalsFor(text: string, pipeline: string): ReturnType<typeof fileJournals> {
+  const url = parseEndpoint(text, '--checkpoint');
+  return fileJournals(join(filePath(url, text, '--checkpoint'), pipeline, 'journals'));
 }
 
 /** `--checkpoint-interval`: a duration (`5s`) or a record count (`10000`). */

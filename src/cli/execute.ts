@@ -5,7 +5,7 @@ import { ErrorCode, UserError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { handleShutdownSignals } from './signals.js';
 import { runPipeline, type RunSummary } from '../runtime/run.js';
-import { checkpointInterval, checkpointStoreFor, sinkOpener, sourceFor } from './endpoints.js';
+import { checkpointInterval, checkpointStoreFor, journalsFor, sinkOpener, sourceFor } from './endpoints.js';
 
 /** Flags shared by the commands that run a pipeline. */
 export interface RunFlags {
@@ -47,6 +47,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
 
   const source = sourceFor(sourceUrl, { batchSize: flags.batchSize });
   const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
+  const journals = flags.checkpoint === undefined ? undefined : journalsFor(flags.checkpoint, definition.name);
   const interval = checkpointInterval(flags.checkpointInterval ?? '10s');
   const resume = { resume: store !== undefined };
   const openers = sinkUrls.map((url) => sinkOpener(url, '--sink', resume));
@@ -82,6 +83,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
       ...(flags.perPartition === true ? { results: 'per-partition' as const } : {}),
       signal: stop.signal,
       checkpoint: store === undefined ? undefined : { store, ...interval },
+      journals,
     });
     io.report(summaryLine(summary, performance.now() - started));
     return summary;
@@ -89,6 +91,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
     removeSignals();
     await Promise.allSettled(opened.map((sink) => sink.close()));
     await store?.close();
+    await journals?.close();
   }
 }
 

@@ -41,6 +41,20 @@ export interface StateHandle {
 export const NO_STATE: StateHandle = Object.freeze({ restored: () => undefined, save: () => undefined });
 
 /**
+ * A durable memo of what external calls answered (predictions), by a key of the request, kept
+ * beside the checkpoints: records processed again after a restart — or in a replay or backfill
+ * that opts in — get the answers already paid for instead of calling again. `record` resolves
+ * once the entries survive the process being killed.
+ */
+export interface Journal {
+  get(key: string): unknown;
+  record(entries: readonly (readonly [string, unknown])[]): Promise<void>;
+}
+
+/** Opens journal `name` (one per endpoint); the same promise for the same name. */
+export type JournalProvider = (name: string) => Promise<Journal>;
+
+/**
  * What an operator instance knows about the partition it runs in. Time is injected through
  * `scheduler` (never read from `Date`), so virtual-time tests drive it.
  */
@@ -55,6 +69,8 @@ export interface PartitionContext {
   deadLetter(env: Envelope, stage: string, code: ErrorCode, reason: string): void;
   /** Takes a late event out of the stream: counted, and sent to the late output if configured. */
   late(env: Envelope, reason: string): void;
+  /** Journals for external calls, when the run keeps them (checkpointed runs of the CLI). */
+  readonly journals?: JournalProvider;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -90,6 +106,7 @@ export interface ContextOptions {
   readonly counters: Counters;
   readonly outlets: Outlets;
   readonly state?: StateHandle;
+  readonly journals?: JournalProvider | undefined;
 }
 
 /** The context handed to every operator instance of one partition. */
@@ -101,6 +118,7 @@ export function createPartitionContext(options: ContextOptions): PartitionContex
     scheduler,
     counters,
     state: options.state ?? NO_STATE,
+    ...(options.journals === undefined ? {} : { journals: options.journals }),
     deadLetter(env, stage, code, reason) {
       counters.inc('dead_lettered');
       outlets.deadLetter(deadLetterOf(pipeline, env, stage, code, reason));

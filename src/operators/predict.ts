@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { asyncBatchOperator, guarded, REJECTED, type Operator } from '../core/operator.js';
 import type { Envelope } from '../core/envelope.js';
 import type { PartitionContext } from '../core/context.js';
@@ -94,21 +95,45 @@ export function predict<T, P = unknown, O = Predicted<T, P>>(options: PredictOpt
       }
     });
 
-    const { calls, oversize } = buildCalls(records, config);
+    // answers already paid for (before a restart, in a replay) come from the journal
+    const journal = await ctx.journals?.(journalName(config.endpoint.name));
+    const keys: (string | undefined)[] = new Array(events.length);
     const predictions: unknown[] = new Array(events.length);
+    if (journal !== undefined) {
+      let reused = 0;
+      records.forEach((record, i) => {
+        if (record === undefined) return;
+        const key = (keys[i] = journalKey(config, record));
+        const known = journal.get(key);
+        if (known === undefined) return;
+        predictions[i] = known;
+        records[i] = undefined;
+        reused++;
+      });
+      if (reused > 0) ctx.counters.inc(counters.reused, reused);
+    }
+
+    const { calls, oversize } = buildCalls(records, config);
     const failures: (string | undefined)[] = new Array(events.length);
     for (const { index, bytes } of oversize) {
       failures[index] = `record encodes to ${bytes} bytes, over the ${config.maxPayloadBytes}-byte InvokeEndpoint payload limit`;
     }
+    const answered: [string, unknown][] = [];
     await Promise.all(
       calls.map(async (call) => {
         const result = await invoke(caller, call, ctx);
         call.indices.forEach((index, k) => {
-          if (result.ok) predictions[index] = result.predictions[k];
-          else failures[index] = result.reason;
+          if (!result.ok) failures[index] = result.reason;
+          else {
+            predictions[index] = result.predictions[k];
+            const key = keys[index];
+            if (key !== undefined && predictions[index] !== undefined) answered.push([key, predictions[index]]);
+          }
         });
       }),
     );
+    // journaled before anything downstream sees them: a restart then finds them
+    await journal?.record(answered);
 
     const out: Envelope<O>[] = [];
     events.forEach((env, i) => {
@@ -127,6 +152,16 @@ export function predict<T, P = unknown, O = Predicted<T, P>>(options: PredictOpt
     return out;
   });
   return Object.assign(operator, { metrics });
+}
+
+/** The journal of one endpoint's answers. */
+function journalName(endpoint: string): string {
+  return `predict-${endpoint.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+}
+
+/** What identifies a request record: the endpoint, the body format and the encoded features. */
+function journalKey(config: PredictConfig, record: string): string {
+  return createHash('sha256').update(config.endpoint.name).update('\u0000').update(config.contentType).update('\u0000').update(record).digest('hex').slice(0, 32);
 }
 
 function defaultMerge<T, P>(value: T, prediction: P | null, error: string | undefined): Predicted<T, P> {

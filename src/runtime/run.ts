@@ -2,7 +2,7 @@ import { asyncScheduler, finalize, map, mergeAll, Observable, Subject, type Sche
 import type { AssignmentListener, PartitionReader, Sink, Source } from '../core/connectors.js';
 import type { Element } from '../core/elements.js';
 import type { Envelope, Position } from '../core/envelope.js';
-import { createPartitionContext, NO_STATE, withState, type DeadLetter, type PartitionContext } from '../core/context.js';
+import { createPartitionContext, NO_STATE, withState, type DeadLetter, type JournalProvider, type PartitionContext } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { Counter, Counters } from '../core/metrics.js';
 import { CheckpointCoordinator } from '../checkpoint/coordinator.js';
@@ -50,6 +50,8 @@ export interface RunOptions {
    * is taken (when checkpointing), and the run resolves with `stopped: true`.
    */
   readonly signal?: AbortSignal;
+  /** Journals of external calls (predictions) kept across restarts; see {@link Journal}. */
+  readonly journals?: JournalProvider | undefined;
   /** Receives a live view of the run once it starts. */
   readonly view?: (view: RunView) => void;
 }
@@ -159,6 +161,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
         scheduler,
         counters,
         outlets: { deadLetter: (entry) => outputs.deadLetter(entry), late: (entry) => outputs.late(entry) },
+        journals: options.journals,
       });
     const stateOf = (partition: string, operatorId: string) => coordinator?.partitionState(partition, operatorId) ?? NO_STATE;
 

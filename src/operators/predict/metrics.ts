@@ -34,6 +34,8 @@ export function counterNames(name: string) {
     breakerRejected: `${name}_breaker_rejected`,
     /** Events passed on with `prediction: null` (onFailure 'pass'). */
     fallbacks: `${name}_fallbacks`,
+    /** Records answered from the journal of earlier calls, without a call. */
+    reused: `${name}_reused`,
   } as const;
 }
 
