@@ -161,4 +161,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// `npm run bench -- kafka`: the Kafka benchmark instead (bench/kafka.ts)
+if (process.argv[2] === 'kafka') await import('./kafka.js');
+else await main();
