@@ -1,8 +1,19 @@
+import { isAscii } from 'node:buffer';
 import { batchOperator, type Operator } from '../core/operator.js';
 import type { Envelope, Raw } from '../core/envelope.js';
 import { ErrorCode, messageOf } from '../core/errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Record bytes as text. ASCII (most JSON) decodes as Latin-1, which is several times faster
+ * than UTF-8 decoding and gives one-byte strings that JSON.parse reads faster too; anything else
+ * goes through the strict UTF-8 decoder, which rejects invalid bytes.
+ */
+function text(raw: Uint8Array): string {
+  if (raw instanceof Buffer && isAscii(raw)) return raw.toString('latin1');
+  return utf8.decode(raw);
+}
 
 /**
  * Parses each raw record as JSON. A record that is not valid JSON, or not UTF-8, goes to the
@@ -20,7 +31,7 @@ export function parseJson<T = unknown>(): Operator<Raw, T> {
       const raw = env.value;
       let value: unknown;
       try {
-        value = JSON.parse(typeof raw === 'string' ? raw : utf8.decode(raw));
+        value = JSON.parse(typeof raw === 'string' ? raw : text(raw));
       } catch (err) {
         ctx.deadLetter(env, 'parse-json', ErrorCode.PARSE_ERROR, `not valid JSON: ${messageOf(err)}`);
         continue;

@@ -1,6 +1,8 @@
 import type { PartitionReader } from '../../core/connectors.js';
 import { envelope, type Envelope, type Position, type Raw, type RecordMeta } from '../../core/envelope.js';
 
+const EMPTY = new Uint8Array(0);
+
 /** One Kafka record as the consumer hands it over, already decoded from kafkajs's shape. */
 export interface KafkaRecord {
   readonly offset: string;
@@ -76,15 +78,22 @@ export class KafkaPartitionReader implements PartitionReader {
     while (this.waiting !== undefined && this.queue.length > 0) {
       const entry = this.queue.shift() as (typeof this.queue)[number];
       entry.taken();
-      const events: Envelope<Raw>[] = [];
-      for (const record of entry.records) {
-        const offset = BigInt(record.offset);
-        if (this.next >= 0n && offset < this.next) continue; // fetched again after a rebalance
-        this.next = offset + 1n;
-        const position: Position = { partition: this.kafkaPartition, offset: record.offset };
-        const raw = record.value ?? new Uint8Array(0);
-        events.push(envelope<Raw>(raw, this.partition, position, raw, record.meta));
+      const records = entry.records;
+      const last = records[records.length - 1];
+      // offsets only grow within a fetch: per-record checks only when it starts before `next`
+      // (fetched again after a rebalance)
+      let from = 0;
+      if (this.next >= 0n && last !== undefined && BigInt((records[0] as KafkaRecord).offset) < this.next) {
+        while (from < records.length && BigInt((records[from] as KafkaRecord).offset) < this.next) from++;
       }
+      const events: Envelope<Raw>[] = new Array(records.length - from);
+      for (let i = from; i < records.length; i++) {
+        const record = records[i] as KafkaRecord;
+        const position: Position = { partition: this.kafkaPartition, offset: record.offset };
+        const raw = record.value ?? EMPTY;
+        events[i - from] = envelope<Raw>(raw, this.partition, position, raw, record.meta);
+      }
+      if (events.length > 0) this.next = BigInt((last as KafkaRecord).offset) + 1n;
       if (events.length === 0) continue;
       const { resolve } = this.waiting;
       this.waiting = undefined;

@@ -2,6 +2,7 @@
  * The Kafka source's only contact with kafkajs: a consumer-group member that hands fetched
  * batches to partition readers, reports assignments, seeks, and commits checkpointed offsets.
  */
+import { isUtf8 } from 'node:buffer';
 import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
 import { kafkaClient, describeKafkaError } from '../../kafka/service.js';
 import type { KafkaEndpoint } from '../../kafka/endpoint.js';
@@ -159,23 +160,23 @@ export class KafkaConsumerService {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 function textOf(bytes: Buffer | null | undefined): string | null {
   if (bytes === null || bytes === undefined) return null;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return 'base64:' + bytes.toString('base64');
-  }
+  return isUtf8(bytes) ? bytes.toString('utf8') : 'base64:' + bytes.toString('base64');
 }
 
+/** Shared by every record without headers (most of them): never written to. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function headersOf(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return NO_HEADERS;
+  let out: Record<string, string> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    out ??= {};
     const first = Array.isArray(value) ? value[0] : value;
     if (first === undefined) continue;
     out[name] = typeof first === 'string' ? first : (textOf(first) ?? '');
   }
-  return out;
+  return out ?? NO_HEADERS;
 }

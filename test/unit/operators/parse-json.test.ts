@@ -66,6 +66,14 @@ describe('parseJson', () => {
     expect(h.deadLetters[0]?.reason).toMatch(/^not valid JSON: /);
   });
 
+  it('parses Buffers (as Kafka hands them over): ASCII, UTF-8 beyond it, and refuses bytes that are not UTF-8', async () => {
+    const h = harness();
+    const records = [Buffer.from('{"page":"/a"}'), Buffer.from('{"page":"/caf\u00e9 \u2615"}'), Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x22, 0x7d])];
+    const out = await h.run(parseJson(), [batch<Raw>(records.map((bytes, i) => env(bytes, i + 1, { raw: bytes })))]);
+    expect(shape(out)).toEqual([{ batch: [{ page: '/a' }, { page: '/café ☕' }] }]);
+    expect(h.deadLetters).toMatchObject([{ code: ErrorCode.PARSE_ERROR, position: { line: 3 } }]);
+  });
+
   it('keeps the envelope identity fields of parsed events', async () => {
     const h = harness();
     const out = await h.run(parseJson(), [batch<Raw>([env('{"x":1}', 9)])]);
