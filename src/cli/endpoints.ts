@@ -6,6 +6,7 @@ import { parseKafkaUrl } from '../kafka/endpoint.js';
 import { generatorSource, WORKLOADS, type GeneratorOptions } from '../ingest/generator/index.js';
 import { openFileSink } from '../sinks/file/index.js';
 import { openKafkaSink } from '../sinks/kafka/index.js';
+import { openInfluxSink, parseInfluxUrl } from '../sinks/influxdb/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
 import { groupFileCheckpointStore } from '../checkpoint/stores/group-file.js';
@@ -53,7 +54,7 @@ export function generatorOptions(text: string, rest: string): GeneratorOptions {
   }
   return options as unknown as GeneratorOptions;
 }
-const SINKS = 'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], stdout: or stderr:';
+const SINKS = 'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], influxdb://HOST:PORT/BUCKET, stdout: or stderr:';
 
 /** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
 export function parseEndpoint(text: string, flag: string): EndpointUrl {
@@ -90,7 +91,7 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
  * Resolves a sink URL (`--sink`, `--dead-letter`, `--late`) to a function that opens it. URLs are
  * checked here, synchronously, so a typo in any of them fails before any file is created.
  */
-export function sinkOpener(text: string, flag = '--sink', options: { resume?: boolean } = {}): () => Promise<Sink> {
+export function sinkOpener(text: string, flag = '--sink', options: { resume?: boolean; pipeline?: string } = {}): () => Promise<Sink> {
   const url = parseEndpoint(text, flag);
   switch (url.scheme) {
     case 'file': {
@@ -106,6 +107,11 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
       // Kafka cannot rewind: a resumed run re-emits results with the same ids instead
       const endpoint = parseKafkaUrl(text, 'sink', process.env, flag);
       return () => openKafkaSink(endpoint);
+    }
+    case 'influxdb': {
+      // a point per result, upserted by (measurement, tags, time): re-emissions overwrite
+      const endpoint = parseInfluxUrl(text, flag);
+      return () => openInfluxSink(endpoint, options.pipeline === undefined ? {} : { measurement: options.pipeline });
     }
     default:
       throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': unsupported scheme '${url.scheme}:'; supported: ${SINKS}`);

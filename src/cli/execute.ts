@@ -49,7 +49,7 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
   const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
   const journals = flags.checkpoint === undefined ? undefined : journalsFor(flags.checkpoint, definition.name);
   const interval = checkpointInterval(flags.checkpointInterval ?? '10s');
-  const resume = { resume: store !== undefined };
+  const resume = { resume: store !== undefined, pipeline: definition.name };
   const openers = sinkUrls.map((url) => sinkOpener(url, '--sink', resume));
   const openDeadLetter = sinkOpener(deadLetterUrl, '--dead-letter', resume);
   const openLate = lateUrl === 'drop' ? undefined : sinkOpener(lateUrl, '--late', resume);
