@@ -5,6 +5,7 @@ import { runCommand } from './run-module.js';
 import { demoCommand } from './demo.js';
 import { devCommand } from './dev.js';
 import { recordCommand } from './record.js';
+import { dlqCommand } from './dlq.js';
 import { replayCommand } from './replay.js';
 import type { CliIo } from './common.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   devCommand(program, io);
   recordCommand(program, io);
   replayCommand(program, io);
+  dlqCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

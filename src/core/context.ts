@@ -14,6 +14,8 @@ export interface DeadLetter {
   readonly position: Position;
   /** Original bytes: UTF-8 text, or `base64:` followed by the bytes when they are not text. */
   readonly raw: string | undefined;
+  /** The record's key at its source (a Kafka key), so `sluice dlq replay` can give it back. */
+  readonly key?: string;
   /** Event time when one had been assigned. */
   readonly time?: number;
   /** When the entry was written to the dead-letter output, ISO-8601 (the run's clock). */
@@ -95,6 +97,7 @@ export function deadLetterOf(pipeline: string, env: Envelope, stage: string, cod
     partition: env.partition,
     position: env.position,
     raw: rawText(env.raw),
+    ...(typeof env.meta?.key === 'string' ? { key: env.meta.key } : {}),
   };
   return Number.isFinite(env.time) ? { ...entry, time: env.time } : entry;
 }
