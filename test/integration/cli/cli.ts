@@ -31,14 +31,14 @@ export interface CliResult {
 }
 
 /** Runs `bin/sluice ...args` from the repository root and collects its output. */
-export function sluice(args: readonly string[], options: { respectFileModes?: boolean; cwd?: string } = {}): Promise<CliResult> {
+export function sluice(args: readonly string[], options: { respectFileModes?: boolean; cwd?: string; env?: Readonly<Record<string, string>> } = {}): Promise<CliResult> {
   const bin = join(ROOT, 'bin', 'sluice');
   // Root reads files whatever their mode. Without the two capabilities that let it, root obeys
   // file modes like anyone else, while the repository (owned by root) stays readable.
   const asRoot = options.respectFileModes === true && process.getuid?.() === 0;
   const [command, argv] = asRoot ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', bin, ...args]] : [bin, [...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, argv, { cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
