@@ -7,6 +7,11 @@ import { generatorSource, WORKLOADS, type GeneratorOptions } from '../ingest/gen
 import { openFileSink } from '../sinks/file/index.js';
 import { openKafkaSink } from '../sinks/kafka/index.js';
 import { openInfluxSink, parseInfluxUrl } from '../sinks/influxdb/index.js';
+import { openFirehoseSink } from '../sinks/firehose/index.js';
+import { parseFirehoseUrl } from '../sinks/firehose/config.js';
+import { openTimestreamSink } from '../sinks/timestream/index.js';
+import { parseTimestreamUrl } from '../sinks/timestream/config.js';
+import { openOpenSearchSink, parseOpenSearchUrl } from '../sinks/opensearch/index.js';
 import { stderrSink, stdoutSink } from '../sinks/stdout/index.js';
 import { fileCheckpointStore } from '../checkpoint/stores/file.js';
 import { groupFileCheckpointStore } from '../checkpoint/stores/group-file.js';
@@ -54,7 +59,9 @@ export function generatorOptions(text: string, rest: string): GeneratorOptions {
   }
   return options as unknown as GeneratorOptions;
 }
-const SINKS = 'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], influxdb://HOST:PORT/BUCKET, stdout: or stderr:';
+const SINKS =
+  'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], firehose://STREAM, timestream://DATABASE/TABLE, opensearch://HOST:PORT/INDEX, influxdb://HOST:PORT/BUCKET, stdout: or stderr:';
+const DLQ_SCHEMES = ['file:', 'kafka://', 'firehose://', 'stdout:', 'stderr:'];
 
 /** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
 export function parseEndpoint(text: string, flag: string): EndpointUrl {
@@ -92,6 +99,14 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
  * checked here, synchronously, so a typo in any of them fails before any file is created.
  */
 export function sinkOpener(text: string, flag = '--sink', options: { resume?: boolean; pipeline?: string } = {}): () => Promise<Sink> {
+  // `dlq:URL` names a dead-letter output explicitly: a file, Kafka, or S3 through Firehose
+  if (text.startsWith('dlq:')) {
+    const inner = text.slice('dlq:'.length);
+    if (flag !== '--dead-letter' || !DLQ_SCHEMES.some((scheme) => inner.startsWith(scheme))) {
+      throw new UserError(ErrorCode.BAD_URL, `${flag} '${text}': dlq: wraps a dead-letter output (--dead-letter dlq:file:PATH, dlq:kafka://BROKERS/TOPIC or dlq:firehose://STREAM)`);
+    }
+    return sinkOpener(inner, flag, options);
+  }
   const url = parseEndpoint(text, flag);
   switch (url.scheme) {
     case 'file': {
@@ -107,6 +122,21 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
       // Kafka cannot rewind: a resumed run re-emits results with the same ids instead
       const endpoint = parseKafkaUrl(text, 'sink', process.env, flag);
       return () => openKafkaSink(endpoint);
+    }
+    case 'firehose': {
+      // newline-delimited JSON into S3 (or Redshift); results carry ids for deduplication there
+      const endpoint = parseFirehoseUrl(text, flag);
+      return () => openFirehoseSink(endpoint);
+    }
+    case 'timestream': {
+      // Version = revision + 1: a re-emitted result upserts its record
+      const endpoint = parseTimestreamUrl(text, flag);
+      return () => openTimestreamSink(endpoint);
+    }
+    case 'opensearch': {
+      // _id = result id: a re-emitted result overwrites its document
+      const endpoint = parseOpenSearchUrl(text, flag);
+      return () => openOpenSearchSink(endpoint);
     }
     case 'influxdb': {
       // a point per result, upserted by (measurement, tags, time): re-emissions overwrite
