@@ -27,6 +27,7 @@ export { flatMap } from './operators/flat-map.js';
 export { keyBy } from './operators/key-by.js';
 export { dedupe, type DedupeOptions } from './operators/dedupe.js';
 export { enrich, type EnrichOptions } from './operators/enrich.js';
+export { predict, type PredictOptions, type Predicted, type PredictOperator, type PredictionService, type Features } from './operators/predict.js';
 export { withWatermarks, type WatermarkOptions } from './windows/watermarks.js';
 export { tumbling, sliding, session, type WindowAssigner } from './windows/assigners.js';
 export type { WindowResult } from './windows/result.js';

@@ -4,6 +4,8 @@ import type { RunView } from '../runtime/run.js';
 export interface DashboardRow {
   readonly pipeline: string;
   readonly view: RunView;
+  /** The counter prefix of the pipeline's predict step (`predict`), when it has one. */
+  readonly predict?: string;
 }
 
 interface Sample {
@@ -11,12 +13,13 @@ interface Sample {
   readonly events: number;
 }
 
-const HEADER = ['pipeline', 'events/s', 'events', 'watermark', 'lag', 'windows', 'late', 'dead-lettered', 'checkpoint'];
+const HEADER = ['pipeline', 'events/s', 'events', 'watermark', 'lag', 'windows', 'late', 'dead-lettered', 'predicted', 'fallbacks', 'checkpoint'];
 
 /**
  * The live terminal summary of `sluice demo`: one row per pipeline, redrawn in place each
  * second on a terminal. `lag` is how far the results trail the data in event time (latest event
- * seen − output watermark).
+ * seen − output watermark); `predicted` and `fallbacks` count the results a pipeline's predict step
+ * scored, and those it passed on without a prediction because the endpoint failed.
  */
 export class Dashboard {
   private readonly last = new Map<string, Sample>();
@@ -61,6 +64,9 @@ export class Dashboard {
       (counters['results_out'] ?? 0).toLocaleString('en-US'),
       (counters['late'] ?? 0).toLocaleString('en-US'),
       (counters['dead_lettered'] ?? 0).toLocaleString('en-US'),
+      // answered by the endpoint, or found in the journal of answers from before a restart
+      row.predict === undefined ? '–' : ((counters[`${row.predict}_records`] ?? 0) + (counters[`${row.predict}_reused`] ?? 0)).toLocaleString('en-US'),
+      row.predict === undefined ? '–' : (counters[`${row.predict}_fallbacks`] ?? 0).toLocaleString('en-US'),
       String(row.view.lastCheckpoint()),
     ];
   }

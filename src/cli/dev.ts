@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { startKafka, type KafkaBroker, type KafkaScramUser, type StartKafkaOptions } from '../dev/kafka/index.js';
+import { runModelServer } from '../dev/model-server/index.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes of a second signal while stopping, as a shell reports death by that signal. */
@@ -44,10 +45,12 @@ export function scramUser(value: string, env: Readonly<Record<string, string | u
 
 /**
  * `sluice dev …`: local peers for development. `sluice dev kafka [--port P] [--scram USER:PASSWORD
- * [--sasl-port P]]` runs a real Kafka broker in the foreground until Ctrl-C.
+ * [--sasl-port P]]` runs a real Kafka broker in the foreground until Ctrl-C; `sluice dev
+ * model-server [--port P]` the local SageMaker-compatible model endpoint.
  *
  * @example devCommand(program, io) // sluice dev kafka --port 9092 --scram alice:alice-secret
  * @see runDevKafka
+ * @see runDevModelServer
  */
 export function devCommand(program: Command, io: CliIo): void {
   const dev = program.command('dev').description('run local peers for development, in the foreground');
@@ -64,6 +67,33 @@ export function devCommand(program: Command, io: CliIo): void {
     .action(async (flags: DevKafkaFlags) => {
       await runDevKafka(flags, io);
     });
+  dev
+    .command('model-server')
+    .description('run the local SageMaker-compatible endpoint (models telemetry-anomaly and clickstream-purchase) on 127.0.0.1 until Ctrl-C')
+    .option('--port <port>', 'port for clients (default: a free one)', portNumber)
+    .action(async (flags: { port?: number }) => {
+      await runDevModelServer(flags, io);
+    });
+}
+
+/**
+ * Runs the local model endpoint in the foreground: reports its address and endpoint names in one
+ * line, serves until SIGINT or SIGTERM, then closes and resolves, so the process exits 0. Point
+ * the built-in prediction pipelines at it with `SLUICE_MODEL_ENDPOINT_URL`. A port that is taken
+ * or not ours to bind is a one-line error.
+ *
+ * @example await runDevModelServer({ port: 8080 }, io) // sluice: SageMaker-compatible endpoints telemetry-anomaly, clickstream-purchase are running at http://127.0.0.1:8080 (Ctrl-C stops them)
+ * @see runModelServer
+ */
+export async function runDevModelServer(flags: { readonly port?: number | undefined }, io: CliIo): Promise<void> {
+  try {
+    await runModelServer(flags.port === undefined ? {} : { port: flags.port }, io.report);
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === 'EADDRINUSE') throw new UserError(ErrorCode.BAD_OPTION, `--port ${String(flags.port)} is taken on 127.0.0.1; choose another or leave --port out for a free one`);
+    if (code === 'EACCES') throw new UserError(ErrorCode.BAD_OPTION, `--port ${String(flags.port)} needs privileges to listen on; choose a port above 1023`);
+    throw err;
+  }
 }
 
 /**

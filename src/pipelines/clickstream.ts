@@ -12,6 +12,9 @@
  * then becomes a check — `sessionIds` is 1 when both notions of a session agree (the generator
  * guarantees they do, so anything else would be a bug in Sluice or in the data).
  *
+ * `clickstream-purchases` (in `clickstream-purchases.ts`) scores each session's purchase propensity
+ * with a SageMaker model.
+ *
  * Both allow events up to 2 s out of order, and re-fire a window for events up to 30 s after it
  * closed (a new `revision` of the same result `id`); later events go to the late output.
  *
@@ -62,7 +65,7 @@ const durationMs: Reducer<{ first: number; last: number }, number, Click> = {
  * Whether any purchase happened. A box rather than a bare boolean: reducers may update in place,
  * and `merge` is an OR, so merged sessions convert when either part did.
  */
-const converted: Reducer<{ any: boolean }, boolean, Click> = {
+export const converted: Reducer<{ any: boolean }, boolean, Click> = {
   create: () => ({ any: false }),
   add: (acc, click) => {
     if (click.kind === 'purchase') acc.any = true;

@@ -7,6 +7,9 @@
  *   top speed, and the 95th percentile of deceleration — a smoothness-of-driving score.
  * - `telemetry-braking`: harsh-braking events per vehicle per 5 minutes, for fleet alerts.
  *
+ * `telemetry-anomalies` (in `telemetry-anomalies.ts`) scores each vehicle's minute for sensor
+ * faults with a SageMaker model.
+ *
  * Readings flagged by sensor faults are kept: a real feed has no `anomaly` label (the generator
  * adds it as ground truth for scoring detectors), so dropping them here would flatter the numbers.
  *

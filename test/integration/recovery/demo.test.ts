@@ -1,6 +1,8 @@
 /**
  * `sluice demo` (issue 3): the built-in pipelines over generated traffic, checkpointed into
- * `--out`; run again with the same directory, it resumes where it stopped.
+ * `--out`; run again with the same directory, it resumes where it stopped. The prediction
+ * pipelines (issue 7) call the model server the demo starts itself, and the summary says how
+ * their predictions compare with the generator's ground truth.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -17,8 +19,27 @@ beforeAll(async () => {
 });
 afterAll(() => cleanup());
 
-const PIPELINES = ['clickstream', 'clickstream-sessions', 'telemetry', 'telemetry-braking'];
+const PIPELINES = ['clickstream', 'clickstream-sessions', 'clickstream-purchases', 'telemetry', 'telemetry-braking', 'telemetry-anomalies'];
 const SUMMARY = /^sluice demo ([\w-]+): (\d+) events in, (\d+) results out, \d+ late, \d+ dead-lettered from \d+ partitions? in [\d.]+ s(.*)$/;
+const ANOMALIES = /^sluice demo telemetry-anomalies: precision (\d\.\d\d), recall (\d\.\d\d) over ([\d,]+) windows \(([\d,]+) anomalous\)$/;
+// sessions close 30 minutes of event time after their last click: later than a short demo lasts
+const PURCHASES = /^sluice demo clickstream-purchases: (no session closed yet \(.*\)|precision (\d\.\d\d|n\/a), recall (\d\.\d\d|n\/a) over [\d,]+ sessions \([\d,]+ converted\))$/;
+
+interface Quality {
+  readonly precision: number;
+  readonly recall: number;
+  readonly windows: number;
+  readonly anomalous: number;
+}
+
+/** The telemetry-anomalies line: precision and recall of the anomaly predictions. */
+function anomalyQuality(stderr: string): Quality {
+  const found = lines(stderr).filter((line) => ANOMALIES.test(line));
+  expect(found, stderr).toHaveLength(1);
+  const m = ANOMALIES.exec(found[0] as string) as RegExpExecArray;
+  const count = (text: string | undefined): number => Number((text ?? '').replace(/,/g, ''));
+  return { precision: Number(m[1]), recall: Number(m[2]), windows: count(m[3]), anomalous: count(m[4]) };
+}
 
 interface PipelineSummary {
   readonly eventsIn: number;
@@ -55,9 +76,10 @@ async function resultLines(out: string): Promise<Map<string, string[]>> {
 }
 
 describe('sluice demo', () => {
-  it('runs all four pipelines for --duration with checkpoints, and a second run resumes', async () => {
+  it('runs all six pipelines for --duration with checkpoints, scores the anomaly predictions, and a second run resumes', async () => {
     const out = join(dir, 'demo');
-    const args = ['demo', '--duration', '3s', '--out', out, '--rate', '2000'];
+    // long enough for every vehicle's first minute of event time to close (62 s at 25× speed)
+    const args = ['demo', '--duration', '8s', '--out', out, '--rate', '2000'];
 
     const first = await sluice(args);
     expect(first.code, first.stderr).toBe(0);
@@ -65,8 +87,25 @@ describe('sluice demo', () => {
     expect(first.stdout).toBe('');
     const once = summaries(first.stderr);
     expect([...once.keys()].sort(), first.stderr).toEqual([...PIPELINES].sort());
-    expect(first.errLines).toHaveLength(PIPELINES.length + 1);
+    // a summary per pipeline, one quality line per prediction pipeline, where the files are
+    expect(first.errLines).toHaveLength(PIPELINES.length + 3);
     expect(first.errLines.at(-1)).toContain(out);
+    expect(first.errLines.filter((line) => PURCHASES.test(line)), first.stderr).toHaveLength(1);
+    const quality = anomalyQuality(first.stderr);
+    expect(quality.windows).toBeGreaterThan(0);
+    expect(quality.anomalous, 'no window had a sensor fault: nothing was scored').toBeGreaterThan(0);
+    expect(quality.anomalous).toBeLessThanOrEqual(quality.windows);
+    for (const figure of [quality.precision, quality.recall]) {
+      expect(figure).toBeGreaterThanOrEqual(0);
+      expect(figure).toBeLessThanOrEqual(1);
+    }
+    // the model measures ~0.99 on both; a loose floor, so a broken pipeline fails and chance does not
+    expect(quality.precision).toBeGreaterThanOrEqual(0.5);
+    expect(quality.recall).toBeGreaterThanOrEqual(0.5);
+    // every window the file holds was scored: the counts are over this run's results
+    const scored = lines(await readFile(join(out, 'telemetry-anomalies.jsonl'), 'utf8')).map((line) => JSON.parse(line) as { id: string; anomaly: unknown; anomalyScore: unknown });
+    expect(new Set(scored.map((r) => r.id)).size).toBe(quality.windows);
+    expect(scored.every((r) => typeof r.anomaly === 'boolean' && typeof r.anomalyScore === 'number')).toBe(true);
     for (const pipeline of PIPELINES) {
       for (const file of [`${pipeline}.jsonl`, `${pipeline}.dead-letters.jsonl`, `${pipeline}.late.jsonl`]) {
         expect(existsSync(join(out, file)), `${file} missing`).toBe(true);
@@ -89,6 +128,8 @@ describe('sluice demo', () => {
     expect(second.code, second.stderr).toBe(0);
     const twice = summaries(second.stderr);
     expect([...twice.keys()].sort(), second.stderr).toEqual([...PIPELINES].sort());
+    expect(second.errLines).toHaveLength(PIPELINES.length + 3);
+    expect(anomalyQuality(second.stderr).windows).toBeGreaterThan(0);
     const resultsTwice = await resultLines(out);
     for (const pipeline of PIPELINES) {
       const s = twice.get(pipeline) as PipelineSummary;
@@ -109,5 +150,5 @@ describe('sluice demo', () => {
     }
     const idsAfter = await checkpointIds(out);
     for (const pipeline of PIPELINES) expect(idsAfter.get(pipeline) as number, pipeline).toBeGreaterThan(ids.get(pipeline) as number);
-  }, 60_000);
+  }, 90_000);
 });
