@@ -2,6 +2,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { startKafka, type KafkaBroker, type KafkaScramUser, type StartKafkaOptions } from '../dev/kafka/index.js';
 import { runModelServer } from '../dev/model-server/index.js';
+import { startMoto } from '../dev/moto/index.js';
+import { OPENSEARCH_VERSION, startOpenSearch } from '../dev/opensearch/index.js';
+import { influxQuery, startInfluxDB } from '../dev/influxdb/index.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes of a second signal while stopping, as a shell reports death by that signal. */
@@ -68,6 +71,16 @@ export function devCommand(program: Command, io: CliIo): void {
       await runDevKafka(flags, io);
     });
   dev
+    .command('aws')
+    .description('run the delivery sinks\' local peers on 127.0.0.1 until Ctrl-C: moto (Firehose → S3, Timestream), OpenSearch, InfluxDB')
+    .option('--only <peers>', `some of them, comma-separated: ${AWS_PEERS.join(', ')}`)
+    .option('--moto-port <port>', 'port for moto (default: a free one)', portNumber)
+    .option('--opensearch-port <port>', 'port for OpenSearch (default: a free one)', portNumber)
+    .option('--influxdb-port <port>', 'port for InfluxDB (default: a free one)', portNumber)
+    .action(async (flags: DevAwsFlags) => {
+      await runDevAws(flags, io);
+    });
+  dev
     .command('model-server')
     .description('run the local SageMaker-compatible endpoint (models telemetry-anomaly and clickstream-purchase) on 127.0.0.1 until Ctrl-C')
     .option('--port <port>', 'port for clients (default: a free one)', portNumber)
@@ -108,6 +121,25 @@ export async function runDevModelServer(flags: { readonly port?: number | undefi
  */
 export async function runDevKafka(flags: DevKafkaFlags, io: CliIo): Promise<void> {
   const options = startOptions(flags);
+  await inForeground(async () => {
+    const broker = await startKafka(options);
+    return { lines: [`sluice: Kafka is running at ${addresses(broker, options.scram)} (Ctrl-C stops it)`], stop: () => broker.stop() };
+  }, io);
+}
+
+/** A peer started in the foreground: what to tell the user, and how to stop it. */
+interface Foreground {
+  readonly lines: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts peers, reports them, and waits for SIGINT or SIGTERM; then stops them and resolves, so
+ * the process exits 0. Signals are listened to from the start: a Ctrl-C during a (first, slow)
+ * start stops the peers as soon as they are up. A second signal while stopping exits at once;
+ * the peers die with the process.
+ */
+async function inForeground(start: () => Promise<Foreground>, io: CliIo): Promise<void> {
   let stopRequested = false;
   let requestStop: () => void = () => undefined;
   const stopSignal = new Promise<void>((resolve) => (requestStop = resolve));
@@ -116,21 +148,95 @@ export async function runDevKafka(flags: DevKafkaFlags, io: CliIo): Promise<void
     stopRequested = true;
     requestStop();
   };
-  // listening from the start: a Ctrl-C during the start stops the broker as soon as it is up
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const broker = await startKafka(options);
+    const running = await start();
     try {
-      if (!stopRequested) io.report(`sluice: Kafka is running at ${addresses(broker, options.scram)} (Ctrl-C stops it)`);
+      if (!stopRequested) for (const line of running.lines) io.report(line);
       await stopSignal;
     } finally {
-      await broker.stop();
+      await running.stop();
     }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Flags of `sluice dev aws`. */
+export interface DevAwsFlags {
+  readonly only?: string | undefined;
+  readonly motoPort?: number | undefined;
+  readonly opensearchPort?: number | undefined;
+  readonly influxdbPort?: number | undefined;
+}
+
+const AWS_PEERS = ['moto', 'opensearch', 'influxdb'] as const;
+type AwsPeer = (typeof AWS_PEERS)[number];
+/** The database `sluice dev aws` creates in its InfluxDB, ready for `influxdb://…/sluice?api=v1`. */
+const INFLUX_DATABASE = 'sluice';
+
+/**
+ * Runs the local peers of the delivery sinks in the foreground: moto (Firehose → S3, Timestream,
+ * S3), a real OpenSearch node and InfluxDB, each on a loopback port, installed on first use.
+ * Prints one line per peer with what to give Sluice, and stops them all on Ctrl-C.
+ *
+ * @example await runDevAws({ only: 'moto,influxdb' }, io)
+ */
+export async function runDevAws(flags: DevAwsFlags, io: CliIo): Promise<void> {
+  const peers = peersOf(flags.only);
+  await inForeground(async () => {
+    const started = new Map<AwsPeer, Foreground>();
+    const stopAll = async (): Promise<void> => {
+      await Promise.allSettled([...started.values()].map((peer) => peer.stop()));
+    };
+    try {
+      await Promise.all(peers.map(async (peer) => started.set(peer, await startAwsPeer(peer, flags))));
+    } catch (err) {
+      await stopAll();
+      throw err;
+    }
+    const lines = AWS_PEERS.flatMap((peer) => started.get(peer)?.lines ?? []);
+    return { lines: [...lines, 'sluice: Ctrl-C stops them'], stop: stopAll };
+  }, io);
+}
+
+/** Starts one peer of `sluice dev aws` and says what to give Sluice to reach it. */
+async function startAwsPeer(peer: AwsPeer, flags: DevAwsFlags): Promise<Foreground> {
+  const port = (value: number | undefined): { port?: number } => (value === undefined ? {} : { port: value });
+  const hostPort = (url: string): string => url.replace(/^http:\/\//, '');
+  switch (peer) {
+    case 'moto': {
+      const moto = await startMoto(port(flags.motoPort));
+      const env = `SLUICE_AWS_ENDPOINT=${moto.endpoint} AWS_ENDPOINT_URL=${moto.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1`;
+      return { lines: [`sluice: moto (Firehose → S3, Timestream, S3) at ${moto.endpoint}; for Sluice and the AWS CLI: ${env}`], stop: () => moto.stop() };
+    }
+    case 'opensearch': {
+      const node = await startOpenSearch(port(flags.opensearchPort));
+      return { lines: [`sluice: OpenSearch ${OPENSEARCH_VERSION} at ${node.url}; --sink opensearch://${hostPort(node.url)}/INDEX`], stop: () => node.stop() };
+    }
+    case 'influxdb': {
+      const influx = await startInfluxDB(port(flags.influxdbPort));
+      try {
+        await influxQuery(influx.url, `CREATE DATABASE ${INFLUX_DATABASE}`);
+      } catch (err) {
+        await influx.stop();
+        throw err;
+      }
+      return { lines: [`sluice: InfluxDB 1.x at ${influx.url}; --sink 'influxdb://${hostPort(influx.url)}/${INFLUX_DATABASE}?api=v1'`], stop: () => influx.stop() };
+    }
+  }
+}
+
+function peersOf(only: string | undefined): AwsPeer[] {
+  if (only === undefined) return [...AWS_PEERS];
+  const names = only.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(AWS_PEERS as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new UserError(ErrorCode.BAD_OPTION, `--only '${only}': choose from ${AWS_PEERS.join(', ')}, comma-separated`);
+  }
+  return [...new Set(names)] as AwsPeer[];
 }
 
 /** The flags as {@link startKafka} options; rejects `--sasl-port` without `--scram`. */
