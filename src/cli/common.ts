@@ -27,6 +27,7 @@ export function addRunFlags(command: Command): Command {
     .option('--batch-size <n>', 'events per batch read from the source (default 1024)', positiveInteger)
     .option('--checkpoint <url>', 'resume from and save checkpoints here: file:DIR')
     .option('--checkpoint-interval <every>', 'checkpoint every duration (5s) or record count (10000)', '10s')
+    .option('--journal <dir>', 'keep the answers of external calls (predictions) here and reuse them: a backfill or replay pointed at a live run\'s journal gets its predictions again (default: beside --checkpoint)')
     .option('--shutdown-timeout <duration>', 'on SIGTERM/SIGINT: finish, checkpoint and exit within this time', '25s');
 }
 

@@ -5,6 +5,7 @@ import { ErrorCode, UserError } from '../core/errors.js';
 import { parseDuration } from '../core/duration.js';
 import { handleShutdownSignals } from './signals.js';
 import { runPipeline, type RunSummary } from '../runtime/run.js';
+import { fileJournals } from '../checkpoint/journal.js';
 import { checkpointInterval, checkpointStoreFor, journalsFor, sinkOpener, sourceFor } from './endpoints.js';
 
 /** Flags shared by the commands that run a pipeline. */
@@ -17,6 +18,7 @@ export interface RunFlags {
   readonly batchSize?: number | undefined;
   readonly checkpoint?: string | undefined;
   readonly checkpointInterval?: string | undefined;
+  readonly journal?: string | undefined;
   readonly shutdownTimeout?: string | undefined;
 }
 
@@ -47,7 +49,8 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
 
   const source = sourceFor(sourceUrl, { batchSize: flags.batchSize });
   const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
-  const journals = flags.checkpoint === undefined ? undefined : journalsFor(flags.checkpoint, definition.name);
+  const journals =
+    flags.journal !== undefined ? fileJournals(flags.journal) : flags.checkpoint === undefined ? undefined : journalsFor(flags.checkpoint, definition.name);
   const interval = checkpointInterval(flags.checkpointInterval ?? '10s');
   const resume = { resume: store !== undefined, pipeline: definition.name };
   const openers = sinkUrls.map((url) => sinkOpener(url, '--sink', resume));
