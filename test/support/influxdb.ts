@@ -9,8 +9,8 @@
  * (without authentication); a file that asks for an admin user always starts its own.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
-import { influxQuery, startInfluxDB, type InfluxDBServer, type InfluxSeries, type QueryCredentials } from '../../src/dev/influxdb/index.js';
+import { influxQuery, startInfluxDB, type InfluxSeries, type QueryCredentials } from '../../src/dev/influxdb/index.js';
+import { usePeer } from './peer.js';
 
 /** First start installs the package with apt-get (~3 s here, longer on a slow mirror). */
 export const INFLUXDB_START_TIMEOUT_MS = 300_000;
@@ -46,20 +46,14 @@ export interface UseInfluxDBOptions {
  * });
  */
 export function useInfluxDB(options: UseInfluxDBOptions = {}): TestInfluxDB {
-  let server: InfluxDBServer | undefined;
-  let url = options.admin === undefined ? process.env['SLUICE_TEST_INFLUXDB'] : undefined;
-  beforeAll(async () => {
-    if (url !== undefined && url !== '') return;
-    server = await startInfluxDB(options.admin === undefined ? {} : { admin: options.admin });
-    url = server.url;
-  }, INFLUXDB_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await server?.stop();
+  const server = usePeer({
+    given: options.admin === undefined ? process.env['SLUICE_TEST_INFLUXDB'] : undefined,
+    start: () => startInfluxDB(options.admin === undefined ? {} : { admin: options.admin }),
+    addressOf: (started) => started.url,
+    timeoutMs: INFLUXDB_START_TIMEOUT_MS,
+    name: 'useInfluxDB(): the server',
   });
-  const base = (): string => {
-    if (url === undefined || url === '') throw new Error('useInfluxDB(): the server is not started yet; use it inside a test or hook');
-    return url;
-  };
+  const base = (): string => server.address();
   const credentials = options.admin === undefined ? {} : { credentials: options.admin };
   return {
     get url() {

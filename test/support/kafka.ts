@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
-import { afterAll, beforeAll } from 'vitest';
-import { startKafka, type KafkaBroker, type KafkaScramUser } from '../../src/dev/kafka/index.js';
+import { startKafka, type KafkaScramUser } from '../../src/dev/kafka/index.js';
+import { usePeer } from './peer.js';
 
 /** First start installs the broker with Maven (~10 s here, longer on a slow network). */
 export const KAFKA_START_TIMEOUT_MS = 300_000;
@@ -24,6 +24,8 @@ export interface TestKafka {
   client(clientId?: string): Kafka;
   /** Creates a topic named `<prefix>-<random>` and waits for its leaders; returns the name. */
   createTopic(options?: CreateTopicOptions): Promise<string>;
+  /** Sends `values[p]` to partition p of `topic`, in order, 500 messages per request. */
+  produce(topic: string, values: readonly (readonly string[])[]): Promise<void>;
 }
 
 export interface CreateTopicOptions {
@@ -52,31 +54,26 @@ export interface UseKafkaOptions {
  * const secured = useKafka({ scram: { username: 'alice', password: 'alice-secret' } });
  */
 export function useKafka(options: UseKafkaOptions = {}): TestKafka {
-  let broker: KafkaBroker | undefined;
-  let bootstrap = options.scram === undefined ? process.env['SLUICE_TEST_KAFKA'] : undefined;
-  beforeAll(async () => {
-    if (bootstrap !== undefined && bootstrap !== '') return;
-    broker = await startKafka(options.scram === undefined ? {} : { scram: options.scram });
-    bootstrap = broker.bootstrap;
-  }, KAFKA_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await broker?.stop();
+  const broker = usePeer({
+    given: options.scram === undefined ? process.env['SLUICE_TEST_KAFKA'] : undefined,
+    start: () => startKafka(options.scram === undefined ? {} : { scram: options.scram }),
+    addressOf: (started) => started.bootstrap,
+    timeoutMs: KAFKA_START_TIMEOUT_MS,
+    name: 'useKafka(): the broker',
   });
-  const address = (): string => {
-    if (bootstrap === undefined || bootstrap === '') throw new Error('useKafka(): the broker is not started yet; use it inside a test or hook');
-    return bootstrap;
-  };
   return {
     get bootstrap() {
-      return address();
+      return broker.address();
     },
     get saslBootstrap() {
-      address();
-      if (broker?.saslBootstrap === undefined) throw new Error('useKafka(): this broker has no SASL listener; ask for one with useKafka({ scram })');
-      return broker.saslBootstrap;
+      broker.address();
+      const sasl = broker.started()?.saslBootstrap;
+      if (sasl === undefined) throw new Error('useKafka(): this broker has no SASL listener; ask for one with useKafka({ scram })');
+      return sasl;
     },
-    client: (clientId) => quietKafka(address(), clientId),
-    createTopic: (options) => createTopic(address(), options),
+    client: (clientId) => quietKafka(broker.address(), clientId),
+    createTopic: (options) => createTopic(broker.address(), options),
+    produce: (topic, values) => produce(quietKafka(broker.address()), topic, values),
   };
 }
 
@@ -102,4 +99,19 @@ export async function createTopic(bootstrap: string, options: CreateTopicOptions
     await admin.disconnect();
   }
   return topic;
+}
+
+/** Sends each partition's values to it; see {@link TestKafka.produce}. */
+async function produce(kafka: Kafka, topic: string, byPartition: readonly (readonly string[])[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    for (const [partition, values] of byPartition.entries()) {
+      for (let i = 0; i < values.length; i += 500) {
+        await producer.send({ topic, messages: values.slice(i, i + 500).map((value) => ({ partition, value })) });
+      }
+    }
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { CreateDatabaseCommand, CreateTableCommand, TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
-import { afterAll, beforeAll } from 'vitest';
-import { motoState, startMoto, type MotoServer } from '../../src/dev/moto/index.js';
+import { motoState, startMoto } from '../../src/dev/moto/index.js';
+import { usePeer } from './peer.js';
 
 // The AWS SDK warns once per process, on stderr, that its 2027 releases will need Node 22; tests
 // print nothing else, so keep that notice out of their output (the CLI's output is not touched).
@@ -66,24 +66,20 @@ export interface TestMoto {
  * });
  */
 export function useMoto(): TestMoto {
-  let server: MotoServer | undefined;
-  let endpoint = process.env['SLUICE_TEST_MOTO'];
   const clients: { s3?: S3Client; firehose?: FirehoseClient; timestream?: TimestreamWriteClient } = {};
-  beforeAll(async () => {
-    if (endpoint !== undefined && endpoint !== '') return;
-    server = await startMoto();
-    endpoint = server.endpoint;
-  }, MOTO_START_TIMEOUT_MS);
-  afterAll(async () => {
-    clients.s3?.destroy();
-    clients.firehose?.destroy();
-    clients.timestream?.destroy();
-    await server?.stop();
+  const server = usePeer({
+    given: process.env['SLUICE_TEST_MOTO'],
+    start: () => startMoto(),
+    addressOf: (started) => started.endpoint,
+    timeoutMs: MOTO_START_TIMEOUT_MS,
+    name: 'useMoto(): moto',
+    beforeStop: () => {
+      clients.s3?.destroy();
+      clients.firehose?.destroy();
+      clients.timestream?.destroy();
+    },
   });
-  const address = (): string => {
-    if (endpoint === undefined || endpoint === '') throw new Error('useMoto(): moto is not started yet; use it inside a test or hook');
-    return endpoint;
-  };
+  const address = (): string => server.address();
   const config = () => ({ endpoint: address(), region: MOTO_REGION, credentials: MOTO_CREDENTIALS });
   const s3 = (): S3Client => (clients.s3 ??= new S3Client({ ...config(), forcePathStyle: true }));
   const firehose = (): FirehoseClient => (clients.firehose ??= new FirehoseClient(config()));

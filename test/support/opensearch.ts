@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from '@opensearch-project/opensearch';
-import { afterAll, beforeAll } from 'vitest';
 import { startOpenSearch, type OpenSearchNode } from '../../src/dev/opensearch/index.js';
+import { usePeer } from './peer.js';
 
 /** First start installs OpenSearch with Maven (~55 MB); a start takes 10–40 s on two cores. */
 export const OPENSEARCH_START_TIMEOUT_MS = 300_000;
@@ -39,33 +39,26 @@ export interface TestOpenSearch {
  * });
  */
 export function useOpenSearch(): TestOpenSearch {
-  let node: OpenSearchNode | undefined;
-  let url = process.env['SLUICE_TEST_OPENSEARCH'];
   let client: Client | undefined;
-  beforeAll(async () => {
-    if (url !== undefined && url !== '') return;
-    node = await startOpenSearch();
-    url = node.url;
-  }, OPENSEARCH_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await client?.close();
-    await node?.stop();
+  const node = usePeer({
+    given: process.env['SLUICE_TEST_OPENSEARCH'],
+    start: () => startOpenSearch(),
+    addressOf: (started) => started.url,
+    timeoutMs: OPENSEARCH_START_TIMEOUT_MS,
+    name: 'useOpenSearch(): the node',
+    beforeStop: () => client?.close(),
   });
-  const address = (): string => {
-    if (url === undefined || url === '') throw new Error('useOpenSearch(): the node is not started yet; use it inside a test or hook');
-    return url;
-  };
   return {
     get url() {
-      return address();
+      return node.address();
     },
     get hostPort() {
-      return new URL(address()).host;
+      return new URL(node.address()).host;
     },
     get node() {
-      return node;
+      return node.started();
     },
-    client: () => (client ??= new Client({ node: address() })),
+    client: () => (client ??= new Client({ node: node.address() })),
     indexName: (prefix = 'test') => `${prefix}-${randomUUID().slice(0, 8)}`,
   };
 }

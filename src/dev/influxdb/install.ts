@@ -8,13 +8,13 @@
  * installing, a `policy-rc.d` that refuses service starts is put in place when the machine has
  * none (Debian's documented way to install without starting services), and removed afterwards.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { withInstallLock } from '../common/install.js';
+import { run, tail, type RunResult } from '../common/process.js';
 
 /** Where Debian's package puts the server. */
 export const INFLUXD_PATH = '/usr/bin/influxd';
@@ -23,10 +23,6 @@ export const INFLUXDB_PACKAGE = 'influxdb';
 const APT_GET = '/usr/bin/apt-get';
 /** Read by invoke-rc.d and deb-systemd-invoke before they start a service; exit 101 = "do not". */
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
-/** How long a process waits for another one's install (apt may be slow on a cold mirror). */
-const LOCK_WAIT_MS = 15 * 60_000;
-/** A lock not refreshed for this long belongs to a process that died while installing. */
-const LOCK_STALE_MS = 30_000;
 /** apt-get waits this long for dpkg's own lock (another apt run, unattended upgrades). */
 const DPKG_LOCK_TIMEOUT_S = 300;
 const TAIL_LINES = 30;
@@ -47,15 +43,8 @@ export async function ensureInfluxd(options: { log: (line: string) => void }): P
   if (process.getuid?.() !== 0) {
     throw new UserError(ErrorCode.BAD_OPTION, `a local InfluxDB needs ${INFLUXD_PATH}, and installing it with apt-get needs root; run once as root, or ${manual}`);
   }
-  const lockPath = join(tmpdir(), 'sluice-influxdb-install');
-  const unlock = await lockfile.lock(lockPath, {
-    realpath: false,
-    stale: LOCK_STALE_MS,
-    retries: { retries: Math.ceil(LOCK_WAIT_MS / 500), factor: 1, minTimeout: 500, maxTimeout: 500 },
-    onCompromised: () => undefined,
-  });
-  try {
-    if (existsSync(INFLUXD_PATH)) return INFLUXD_PATH; // installed by the process we waited for
+  await withInstallLock(join(tmpdir(), 'sluice-influxdb-install'), { product: 'InfluxDB', lock: 'InfluxDB', log: options.log }, async () => {
+    if (existsSync(INFLUXD_PATH)) return; // installed by the process we waited for
     options.log(`installing Debian's ${INFLUXDB_PACKAGE} package with apt-get (first use only)`);
     await withoutServiceStarts(async () => {
       let result = await aptGet(['install', '-y', '--no-install-recommends', INFLUXDB_PACKAGE]);
@@ -68,9 +57,7 @@ export async function ensureInfluxd(options: { log: (line: string) => void }): P
       }
       if (result.code !== 0) throw aptFailed(`apt-get install ${INFLUXDB_PACKAGE}`, result, manual);
     });
-  } finally {
-    await unlock().catch(() => undefined);
-  }
+  });
   if (!existsSync(INFLUXD_PATH)) throw new UserError(ErrorCode.BAD_OPTION, `apt-get installed ${INFLUXDB_PACKAGE}, but ${INFLUXD_PATH} is still missing; ${manual}`);
   return INFLUXD_PATH;
 }
@@ -87,31 +74,10 @@ async function withoutServiceStarts(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-interface AptResult {
-  readonly code: number | null;
-  readonly output: string;
+function aptGet(args: readonly string[]): Promise<RunResult> {
+  return run(APT_GET, ['-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`, ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
-function aptGet(args: readonly string[]): Promise<AptResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(APT_GET, ['-o', `DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S}`, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output: Buffer.concat(chunks).toString('utf8') }));
-  });
-}
-
-function aptFailed(what: string, result: AptResult, manual: string): UserError {
-  const tail = result.output
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .slice(-TAIL_LINES)
-    .map((line) => `  ${line}`)
-    .join('\n');
-  return new UserError(ErrorCode.BAD_OPTION, `${what} failed (exit code ${result.code}); ${manual}\n${tail}`);
+function aptFailed(what: string, result: RunResult, manual: string): UserError {
+  return new UserError(ErrorCode.BAD_OPTION, `${what} failed (exit code ${result.code}); ${manual}\n${tail(result.output, TAIL_LINES)}`);
 }

@@ -1,36 +1,15 @@
 /**
- * The local InfluxDB helper's only network calls: finding free loopback ports, waiting for
- * `/ping`, and running InfluxQL statements through `/query`. Kept in one file so the rest of
- * `src/dev/influxdb` spawns processes and writes files without touching sockets (the same rule
- * as the connectors' `service.ts`).
+ * The local InfluxDB helper's only network calls: waiting for `/ping`, and running InfluxQL
+ * statements through `/query` (free loopback ports come from ../common/service.ts). Kept in one
+ * file so the rest of `src/dev/influxdb` spawns processes and writes files without touching
+ * sockets (the same rule as the connectors' `service.ts`).
  */
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../common/service.js';
 
 /** One probe of `/ping` may take this long before it counts as no answer. */
 const PING_TIMEOUT_MS = 2_000;
 /** A statement on a local server answers in milliseconds; this only bounds a hung server. */
 const QUERY_TIMEOUT_MS = 30_000;
-
-/**
- * Binds 127.0.0.1:`port` and releases it, returning the bound port: with 0 the kernel picks a
- * free one; with a fixed port this proves nothing else listens there. Rejects with the bind error
- * (EADDRINUSE, EACCES) otherwise.
- *
- * @example const port = await bindLoopbackPort() // e.g. 41263
- */
-export function bindLoopbackPort(port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-      const address = server.address();
-      const bound = typeof address === 'object' && address !== null ? address.port : port;
-      server.close(() => resolve(bound));
-    });
-  });
-}
 
 /**
  * Polls `GET url/ping` until it answers 204; rejects with the last error after `timeoutMs`, or
@@ -40,22 +19,22 @@ export function bindLoopbackPort(port = 0): Promise<number> {
  * @example await waitForPing('http://127.0.0.1:8086', { timeoutMs: 30_000, signal })
  */
 export async function waitForPing(url: string, options: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer';
-  while (Date.now() < deadline) {
-    options.signal.throwIfAborted();
-    try {
-      const response = await fetch(`${url}/ping`, { signal: AbortSignal.any([options.signal, AbortSignal.timeout(PING_TIMEOUT_MS)]) });
-      await response.arrayBuffer();
-      if (response.status === 204) return;
-      last = `HTTP ${response.status}`;
-    } catch (err) {
-      options.signal.throwIfAborted();
-      last = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-    }
-    await sleep(100, undefined, { signal: options.signal }).catch(() => undefined);
-  }
-  options.signal.throwIfAborted();
+  const answered = await poll(
+    async () => {
+      try {
+        const response = await fetch(`${url}/ping`, { signal: AbortSignal.any([options.signal, AbortSignal.timeout(PING_TIMEOUT_MS)]) });
+        await response.arrayBuffer();
+        if (response.status === 204) return true;
+        last = `HTTP ${response.status}`;
+      } catch (err) {
+        last = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+      }
+      return false;
+    },
+    { ...options, intervalMs: 100 },
+  );
+  if (answered) return;
   throw new Error(`InfluxDB at ${url} did not answer /ping within ${options.timeoutMs / 1000} s; last: ${last}`);
 }
 

@@ -8,9 +8,7 @@
  * A broker with SASL/SCRAM (`scram`) is always the JVM one: testcontainers' Kafka module offers
  * SASL only on a TLS listener, which would need keystores made up for the purpose.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageCacheDir } from '../common/files.js';
 import { containerRuntimeAnswers, startKafkaContainer } from './container.js';
 import { startJvmKafka } from './jvm.js';
 
@@ -85,7 +83,7 @@ export interface KafkaScramUser {
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const log = options.log ?? (() => undefined);
   const port = options.port === undefined ? {} : { port: options.port };
-  const jvm = { ...port, cacheDir: options.cacheDir ?? defaultCacheDir(), log };
+  const jvm = { ...port, cacheDir: options.cacheDir ?? packageCacheDir('kafka'), log };
   if (options.scram !== undefined) {
     log('SASL/SCRAM needs the broker on the local JDK');
     return startJvmKafka({ ...jvm, scram: options.scram });
@@ -93,18 +91,4 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   if (await containerRuntimeAnswers(log)) return startKafkaContainer({ ...port, log });
   log('no container runtime answered; running Apache Kafka on the local JDK');
   return startJvmKafka(jvm);
-}
-
-/**
- * `.cache/kafka` beside Sluice's package.json, found by walking up from this file because it
- * runs both from `src/` (tsx, tests) and from `dist/src/` (the built CLI).
- */
-function defaultCacheDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return join(process.cwd(), '.cache', 'kafka');
-    dir = parent;
-  }
-  return join(dir, '.cache', 'kafka');
 }

@@ -4,17 +4,18 @@
  * a fresh temp folder that `stop()` removes; its output never reaches our stdout or stderr.
  * With a SCRAM user it also listens for SASL_PLAINTEXT clients (see ./scram.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, UserError, messageOf } from '../../core/errors.js';
-import { ensureKafkaJars, isAlive, KAFKA_VERSION } from './install.js';
+import { freshRunDir } from '../common/files.js';
+import { dyingWithParent, launch, runOrThrow, stopAndRemove, tail, whenReady } from '../common/process.js';
+import { claimLoopbackPort } from '../common/service.js';
+import { ensureKafkaJars, KAFKA_VERSION } from './install.js';
 import { addScramArguments, checkScramUser, SASL_LISTENER, scramListenerProperties, withoutPassword } from './scram.js';
-import { bindLoopbackPort, waitForBroker } from './service.js';
-import { requireJava, runOrThrow, tail } from './tools.js';
+import { waitForBroker } from './service.js';
+import { requireJava } from './tools.js';
 import type { KafkaBroker, KafkaScramUser } from './index.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -22,12 +23,6 @@ const STOP_GRACE_MS = 10_000;
 const TEMP_PREFIX = 'sluice-kafka-';
 /** Heap for a test broker; Kafka's own script uses 1 GB, which several test workers multiply. */
 const JVM_OPTIONS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];
-
-/** Brokers still running in this process, killed if the process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** Starts the JVM broker; see {@link startKafka} for the contract. */
 export async function startJvmKafka(options: { port?: number; cacheDir: string; log: (line: string) => void; scram?: KafkaScramUser }): Promise<KafkaBroker> {
@@ -39,8 +34,7 @@ export async function startJvmKafka(options: { port?: number; cacheDir: string; 
   const port = await claimPort(options.port, []);
   const saslPort = scram === undefined ? undefined : await claimPort(scram.port, [port]);
   const controllerPort = await claimPort(undefined, saslPort === undefined ? [port] : [port, saslPort]);
-  await removeOrphanedTempDirs();
-  const dir = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  const dir = await freshRunDir(TEMP_PREFIX);
   const logFile = join(dir, 'server.log');
   const bootstrap = `127.0.0.1:${port}`;
   const saslBootstrap = saslPort === undefined ? undefined : `127.0.0.1:${saslPort}`;
@@ -52,36 +46,18 @@ export async function startJvmKafka(options: { port?: number; cacheDir: string; 
 
     const sasl = saslBootstrap === undefined ? '' : ` and, with SASL/SCRAM, on ${saslBootstrap}`;
     options.log(`starting Apache Kafka ${KAFKA_VERSION} on ${bootstrap}${sasl} (log: ${logFile})`);
-    const out = openSync(join(dir, 'console.log'), 'a');
-    const args = [...JVM_OPTIONS, ...java, 'kafka.Kafka', join(dir, 'server.properties')];
     // setpriv --pdeathsig: if this Node process dies without stop() (kill -9 of a test worker),
     // the kernel terminates the broker instead of leaving it holding ports and a temp dir
-    const child = existsSync('/usr/bin/setpriv')
-      ? spawn('/usr/bin/setpriv', ['--pdeathsig', 'TERM', 'java', ...args], { stdio: ['ignore', out, out] })
-      : spawn('java', args, { stdio: ['ignore', out, out] });
-    closeSync(out);
-    running.add(child);
-    // 'exit' may never follow a failed spawn ('error'), and stop() must not wait for it then
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
-    void exited.then(() => running.delete(child));
+    const [command, args] = dyingWithParent('java', [...JVM_OPTIONS, ...java, 'kafka.Kafka', join(dir, 'server.properties')]);
+    const broker = launch({ name: 'the Kafka broker', command, args, output: join(dir, 'console.log'), stopGraceMs: STOP_GRACE_MS });
+    await whenReady(broker, (signal) => waitForBroker(bootstrap, { timeoutMs: READY_TIMEOUT_MS, signal }), { name: 'the broker log', tail: () => logTail(dir) });
 
-    const died = new AbortController();
-    child.once('exit', (code, signal) => died.abort(new Error(`the Kafka broker exited during start-up (${signal ?? `exit code ${code}`})`)));
-    child.once('error', (err) => died.abort(err));
-    try {
-      await waitForBroker(bootstrap, { timeoutMs: READY_TIMEOUT_MS, signal: died.signal });
-    } catch (err) {
-      await terminate(child, exited);
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\nlast lines of the broker log:\n${logTail(dir)}`, { cause: err });
-    }
-
-    let stopping: Promise<void> | undefined;
     return {
       bootstrap,
       ...(saslBootstrap === undefined ? {} : { saslBootstrap }),
       workDir: dir,
       logFile,
-      stop: () => (stopping ??= terminate(child, exited).then(() => rm(dir, { recursive: true, force: true }))),
+      stop: stopAndRemove(broker, dir),
     };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -104,36 +80,15 @@ async function formatStorage(args: readonly string[], scram: KafkaScramUser | un
   }
 }
 
-/** SIGTERM (Kafka shuts down cleanly), then SIGKILL after {@link STOP_GRACE_MS}. */
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
-  if ((await Promise.race([exited, late])) === 'late') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
-}
-
 /**
- * The requested port must be free (a clear error beats a broker dying on bind) and not `taken` by
- * another of the broker's listeners; without one, pick a free port not `taken`.
+ * A listener's port (see claimLoopbackPort): a requested one must not be `taken` by another of
+ * the broker's listeners either.
  */
 async function claimPort(port: number | undefined, taken: readonly number[]): Promise<number> {
-  if (port === undefined) {
-    let picked = await bindLoopbackPort();
-    while (taken.includes(picked)) picked = await bindLoopbackPort();
-    return picked;
+  if (port !== undefined && taken.includes(port)) {
+    throw new UserError(ErrorCode.BAD_OPTION, `Kafka cannot listen twice on 127.0.0.1:${port}; give the SASL listener another port`);
   }
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UserError(ErrorCode.BAD_OPTION, `Kafka port must be a whole number from 1 to 65535, got ${port}`);
-  if (taken.includes(port)) throw new UserError(ErrorCode.BAD_OPTION, `Kafka cannot listen twice on 127.0.0.1:${port}; give the SASL listener another port`);
-  try {
-    return await bindLoopbackPort(port);
-  } catch (err) {
-    throw new UserError(ErrorCode.BAD_OPTION, `cannot run Kafka on 127.0.0.1:${port}: ${(err as Error).message}; choose another port`, { cause: err });
-  }
+  return claimLoopbackPort(port, { what: 'Kafka', taken });
 }
 
 /**
@@ -203,15 +158,4 @@ function logTail(dir: string): string {
   const read = (name: string): string => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');
   const jvm = read('console.log');
   return tail(read('server.log')) + (jvm.trim() === '' ? '' : `\nJVM output:\n${tail(jvm, 20)}`);
-}
-
-/** Temp dirs of brokers whose Node process died before stop() could remove them. */
-async function removeOrphanedTempDirs(): Promise<void> {
-  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
-  for (const entry of entries) {
-    const pid = /^sluice-kafka-(\d+)-/.exec(entry)?.[1];
-    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) {
-      await rm(join(tmpdir(), entry), { recursive: true, force: true });
-    }
-  }
 }

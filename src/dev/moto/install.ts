@@ -6,17 +6,15 @@
  * so it is not built beside and renamed as the Kafka jars are: it is built in place, and the
  * `ready` marker, holding the exact requirement, is written last. A killed install leaves no
  * marker and is redone; a marker naming another version means the pin changed and the venv is
- * rebuilt. The install runs under a lock so parallel test files do not install at once; the one
- * that waited finds the marker and reuses the venv. The lock is proper-lockfile's (as the
- * shared checkpoint store's): its owner refreshes it while installing, so a lock left by a
- * killed process goes stale within seconds instead of blocking everyone.
+ * rebuilt. The install runs under the install lock (../common/install.ts) so parallel test files
+ * do not install at once; the one that waited finds the marker and reuses the venv.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { ErrorCode, UserError } from '../../core/errors.js';
-import { run, runOrThrow, tail, type RunResult } from '../kafka/tools.js';
+import { withInstallLock } from '../common/install.js';
+import { run, runOrThrow, tail, type RunResult } from '../common/process.js';
 
 /** The moto release the local AWS peer runs (5.2.x: Firehose → S3, Timestream write, S3). */
 export const MOTO_VERSION = '5.2.5';
@@ -24,10 +22,6 @@ export const MOTO_VERSION = '5.2.5';
 export const MOTO_REQUIREMENT = `moto[server]==${MOTO_VERSION}`;
 /** moto 5.2 supports Python 3.9 and newer. */
 const MIN_PYTHON: readonly [number, number] = [3, 9];
-/** How long a process waits for another one's install (pip may take minutes on a slow network). */
-const LOCK_WAIT_MS = 15 * 60_000;
-/** A lock its owner stopped refreshing this long ago was left by a killed process. */
-const STALE_LOCK_MS = 20_000;
 const READY = 'ready';
 
 /** The `moto_server` script inside a virtualenv. */
@@ -53,8 +47,7 @@ export async function ensureMoto(options: { venvDir: string; log: (line: string)
   if (isMotoInstalled(venvDir)) return motoServerPath(venvDir);
   await requirePython();
   await mkdir(dirname(venvDir), { recursive: true });
-  const release = await lock(venvDir, log);
-  try {
+  return withInstallLock(venvDir, { product: 'moto', lock: 'moto', log }, async () => {
     if (isMotoInstalled(venvDir)) return motoServerPath(venvDir); // installed by the process we waited for
     log(`installing ${MOTO_REQUIREMENT} with pip into ${venvDir} (first use only)`);
     await rm(venvDir, { recursive: true, force: true });
@@ -65,23 +58,6 @@ export async function ensureMoto(options: { venvDir: string; log: (line: string)
     if (!existsSync(motoServerPath(venvDir))) throw new Error(`pip installed ${MOTO_REQUIREMENT} but ${motoServerPath(venvDir)} is missing`);
     await writeFile(join(venvDir, READY), `${MOTO_REQUIREMENT}\n${new Date().toISOString()}\n`);
     return motoServerPath(venvDir);
-  } finally {
-    await release().catch(() => undefined);
-  }
-}
-
-/** Takes the install lock beside `venvDir`, waiting up to {@link LOCK_WAIT_MS} for another process's install. */
-async function lock(venvDir: string, log: (line: string) => void): Promise<() => Promise<void>> {
-  const options = { realpath: false, lockfilePath: `${venvDir}.lock`, stale: STALE_LOCK_MS, onCompromised: () => undefined };
-  try {
-    return await lockfile.lock(venvDir, options);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
-  }
-  log(`waiting for another process that is installing moto (${venvDir}.lock)`);
-  const waitMs = 500;
-  return lockfile.lock(venvDir, { ...options, retries: { retries: Math.ceil(LOCK_WAIT_MS / waitMs), factor: 1, minTimeout: waitMs, maxTimeout: waitMs } }).catch((err: unknown) => {
-    throw new Error(`gave up waiting for the moto install lock ${venvDir}.lock; remove it if no install is running`, { cause: err });
   });
 }
 

@@ -6,9 +6,7 @@
  * no security) on the local JDK, installed from Maven Central into `.cache/opensearch` on first
  * use. Run as root, the node runs as an unprivileged user (OpenSearch refuses root).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageCacheDir } from '../common/files.js';
 import { startNode } from './node.js';
 
 export { OPENSEARCH_ARTIFACT, OPENSEARCH_VERSION } from './install.js';
@@ -63,21 +61,7 @@ export async function startOpenSearch(options: StartOpenSearchOptions = {}): Pro
   return startNode({
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.settings === undefined ? {} : { settings: options.settings }),
-    cacheDir: options.cacheDir ?? defaultCacheDir(),
+    cacheDir: options.cacheDir ?? packageCacheDir('opensearch'),
     log: options.log ?? (() => undefined),
   });
-}
-
-/**
- * `.cache/opensearch` beside Sluice's package.json, found by walking up from this file because it
- * runs both from `src/` (tsx, tests) and from `dist/src/` (the built CLI).
- */
-function defaultCacheDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return join(process.cwd(), '.cache', 'opensearch');
-    dir = parent;
-  }
-  return join(dir, '.cache', 'opensearch');
 }

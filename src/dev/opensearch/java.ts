@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { readdir, realpath } from 'node:fs/promises';
 import { delimiter, dirname, join } from 'node:path';
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { run } from '../common/process.js';
 import { OPENSEARCH_VERSION } from './install.js';
-import { run } from '../kafka/tools.js';
 
 /** Java releases OpenSearch 2.19 runs on: 17 and up (as 2.19's own checks), below 24 (no security manager there). */
 export const MIN_JAVA = 17;

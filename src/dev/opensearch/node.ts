@@ -3,18 +3,16 @@
  * runs as, the process started through `bin/opensearch` on a local JDK, and a `stop()` that ends
  * it and removes the folder. The node's output goes to a file, never to our stdout or stderr.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, UserError } from '../../core/errors.js';
-import { isAlive } from '../kafka/install.js';
-import { tail } from '../kafka/tools.js';
+import { freshRunDir } from '../common/files.js';
+import { fileTail, launch, stopAndRemove, whenReady } from '../common/process.js';
+import { claimLoopbackPort } from '../common/service.js';
 import type { OpenSearchNode, StartOpenSearchOptions } from './index.js';
 import { ensureOpenSearch, OPENSEARCH_VERSION } from './install.js';
 import { findJavaHome } from './java.js';
-import { bindLoopbackPort, waitForHealth } from './service.js';
+import { waitForHealth } from './service.js';
 import { asUser, canRead, chownTree, unprivilegedUser } from './user.js';
 
 /** Two cores start a node in 10–40 s; the first start after boot reads 60 MB of jars cold. */
@@ -25,12 +23,6 @@ const TEMP_PREFIX = 'sluice-opensearch-';
 const HEAP_OPTIONS = '-Xms256m -Xmx512m';
 const CLUSTER_NAME = 'sluice-dev';
 
-/** Nodes still running in this process, killed if the process exits without stopping them. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
  * Starts a node; see {@link startOpenSearch} for the contract.
  *
@@ -40,13 +32,12 @@ export async function startNode(options: StartOpenSearchOptions & { cacheDir: st
   const extra = extraSettings(options.settings ?? {});
   const javaHome = await findJavaHome();
   const installed = await ensureOpenSearch(options);
-  const port = await claimPort(options.port);
-  let transportPort = await bindLoopbackPort();
-  while (transportPort === port) transportPort = await bindLoopbackPort();
+  // the requested port must be free (a clear error beats a node dying on bind)
+  const port = await claimLoopbackPort(options.port, { what: 'OpenSearch' });
+  const transportPort = await claimLoopbackPort(undefined, { what: 'OpenSearch', taken: [port] });
   const user = await unprivilegedUser(options.log);
 
-  await removeOrphanedTempDirs();
-  const dir = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  const dir = await freshRunDir(TEMP_PREFIX);
   try {
     for (const sub of ['data', 'logs', 'tmp']) await mkdir(join(dir, sub));
     await cp(join(installed, 'config'), join(dir, 'config'), { recursive: true });
@@ -78,43 +69,24 @@ export async function startNode(options: StartOpenSearchOptions & { cacheDir: st
     ];
     const [command, args] = asUser(user, join(home, 'bin', 'opensearch'), settings.map((s) => `-E${s}`));
     options.log(`starting OpenSearch ${OPENSEARCH_VERSION} on ${url}${user === undefined ? '' : ` as ${user.name}`} (log: ${logFile})`);
-    const out = openSync(logFile, 'a');
-    const child = spawn(command, args, {
-      cwd: dir,
-      stdio: ['ignore', out, out],
-      env: {
-        ...process.env,
-        HOME: dir,
-        OPENSEARCH_JAVA_HOME: javaHome,
-        OPENSEARCH_JAVA_OPTS: HEAP_OPTIONS,
-        OPENSEARCH_PATH_CONF: join(dir, 'config'),
-        // saves the launcher a JVM start to make one
-        OPENSEARCH_TMPDIR: join(dir, 'tmp'),
-      },
-    });
-    closeSync(out);
-    running.add(child);
-    // 'exit' may never follow a failed spawn ('error'), and stop() must not wait for it then
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
-    void exited.then(() => running.delete(child));
+    const env = {
+      ...process.env,
+      HOME: dir,
+      OPENSEARCH_JAVA_HOME: javaHome,
+      OPENSEARCH_JAVA_OPTS: HEAP_OPTIONS,
+      OPENSEARCH_PATH_CONF: join(dir, 'config'),
+      // saves the launcher a JVM start to make one
+      OPENSEARCH_TMPDIR: join(dir, 'tmp'),
+    };
+    const node = launch({ name: 'OpenSearch', command, args, output: logFile, stopGraceMs: STOP_GRACE_MS, cwd: dir, env });
+    await whenReady(node, (signal) => waitForHealth(url, { timeoutMs: READY_TIMEOUT_MS, signal }), { name: 'the OpenSearch log', tail: () => fileTail(logFile) });
 
-    const died = new AbortController();
-    child.once('exit', (code, signal) => died.abort(new Error(`OpenSearch exited during start-up (${signal ?? `exit code ${code}`})`)));
-    child.once('error', (err) => died.abort(err));
-    try {
-      await waitForHealth(url, { timeoutMs: READY_TIMEOUT_MS, signal: died.signal });
-    } catch (err) {
-      await terminate(child, exited);
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\nlast lines of the OpenSearch log:\n${logTail(logFile)}`, { cause: err });
-    }
-
-    let stopping: Promise<void> | undefined;
     return {
       url,
       port,
       workDir: dir,
       logFile,
-      stop: () => (stopping ??= terminate(child, exited).then(() => rm(dir, { recursive: true, force: true }))),
+      stop: stopAndRemove(node, dir),
     };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -149,43 +121,4 @@ function extraSettings(settings: Readonly<Record<string, string>>): string[] {
     if (/[\r\n]/.test(value)) throw new UserError(ErrorCode.BAD_OPTION, `the value of OpenSearch setting ${name} spans lines`);
     return `${name}=${value}`;
   });
-}
-
-/** SIGTERM (OpenSearch shuts down cleanly), then SIGKILL after {@link STOP_GRACE_MS}. */
-async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), STOP_GRACE_MS)));
-  if ((await Promise.race([exited, late])) === 'late') {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  clearTimeout(timer);
-}
-
-/** The requested port must be free (a clear error beats a node dying on bind); else a free one. */
-async function claimPort(port: number | undefined): Promise<number> {
-  if (port === undefined) return bindLoopbackPort();
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new UserError(ErrorCode.BAD_OPTION, `OpenSearch port must be a whole number from 1 to 65535, got ${port}`);
-  try {
-    return await bindLoopbackPort(port);
-  } catch (err) {
-    throw new UserError(ErrorCode.BAD_OPTION, `cannot run OpenSearch on 127.0.0.1:${port}: ${(err as Error).message}; choose another port`, { cause: err });
-  }
-}
-
-function logTail(logFile: string): string {
-  return existsSync(logFile) ? tail(readFileSync(logFile, 'utf8')) : '  (no log)';
-}
-
-/** Run folders of nodes whose Node process died before stop() could remove them. */
-async function removeOrphanedTempDirs(): Promise<void> {
-  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
-  for (const entry of entries) {
-    const pid = new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(entry)?.[1];
-    if (pid !== undefined && Number(pid) !== process.pid && !isAlive(Number(pid))) {
-      await rm(join(tmpdir(), entry), { recursive: true, force: true });
-    }
-  }
 }

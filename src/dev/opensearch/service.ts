@@ -1,12 +1,10 @@
 /**
- * The local OpenSearch helper's only network calls: asking a node whether it answers, and finding
- * free loopback ports (the Kafka helper's). Kept in one file so the rest of `src/dev/opensearch`
- * spawns processes and writes files without touching sockets.
+ * The local OpenSearch helper's only network calls: asking a node whether it answers (free
+ * loopback ports come from ../common/service.ts). Kept in one file so the rest of
+ * `src/dev/opensearch` spawns processes and writes files without touching sockets.
  */
 import { request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-export { bindLoopbackPort } from '../kafka/service.js';
+import { poll } from '../common/service.js';
 
 /** One probe's patience: the node answers in milliseconds once its HTTP layer is up. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -21,21 +19,22 @@ const PROBE_INTERVAL_MS = 250;
  * @example await waitForHealth('http://127.0.0.1:9200', { timeoutMs: 180_000, signal })
  */
 export async function waitForHealth(url: string, options: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
   let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    options.signal.throwIfAborted();
-    try {
-      const { status, body } = await get(`${url}/_cluster/health`);
-      const health = status === 200 ? (JSON.parse(body) as { status?: unknown }).status : undefined;
-      if (health === 'green' || health === 'yellow') return;
-      last = `HTTP ${status}: ${body.slice(0, 200)}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await sleep(PROBE_INTERVAL_MS, undefined, { signal: options.signal }).catch(() => undefined);
-  }
-  options.signal.throwIfAborted();
+  const healthy = await poll(
+    async () => {
+      try {
+        const { status, body } = await get(`${url}/_cluster/health`);
+        const health = status === 200 ? (JSON.parse(body) as { status?: unknown }).status : undefined;
+        if (health === 'green' || health === 'yellow') return true;
+        last = `HTTP ${status}: ${body.slice(0, 200)}`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      return false;
+    },
+    { ...options, intervalMs: PROBE_INTERVAL_MS },
+  );
+  if (healthy) return;
   throw new Error(`OpenSearch at ${url} did not report a healthy cluster within ${options.timeoutMs / 1000} s; last: ${last}`);
 }
 

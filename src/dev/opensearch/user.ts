@@ -6,13 +6,12 @@
 import { existsSync } from 'node:fs';
 import { chown, lchown, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run } from '../kafka/tools.js';
+import { dyingWithParent, run, SETPRIV } from '../common/process.js';
 
 /** The system user the node runs as when Sluice runs as root. */
 export const OPENSEARCH_USER = 'sluice-opensearch';
 /** The fallback when no user can be created (no useradd, read-only /etc). */
 const FALLBACK_USER = 'nobody';
-const SETPRIV = '/usr/bin/setpriv';
 
 /** An unprivileged user to run the node as. */
 export interface RunAs {
@@ -62,9 +61,8 @@ async function lookUp(name: string): Promise<RunAs | undefined> {
  * // ['/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--init-groups', '--pdeathsig', 'TERM', '--', '/opt/os/bin/opensearch', '-q']]
  */
 export function asUser(user: RunAs | undefined, command: string, args: readonly string[]): [string, string[]] {
-  const setpriv = existsSync(SETPRIV);
-  if (user === undefined) return setpriv ? [SETPRIV, ['--pdeathsig', 'TERM', '--', command, ...args]] : [command, [...args]];
-  if (setpriv) return [SETPRIV, [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--pdeathsig', 'TERM', '--', command, ...args]];
+  if (user === undefined) return dyingWithParent(command, args);
+  if (existsSync(SETPRIV)) return [SETPRIV, [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--pdeathsig', 'TERM', '--', command, ...args]];
   return ['runuser', ['-u', user.name, '--', command, ...args]];
 }
 

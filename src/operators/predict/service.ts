@@ -5,7 +5,8 @@
  * classify; the SDK's own retries are off, so that every attempt goes through the operator's
  * concurrency limit, breaker and counters.
  */
-import { InvokeEndpointCommand, SageMakerRuntimeClient, type SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { awsClientConfig } from '../../aws/client.js';
 import type { EndpointOptions } from './config.js';
 
 /**
@@ -46,13 +47,8 @@ export interface PredictionService {
  * @see PredictionService
  */
 export function sageMakerService(endpoint: EndpointOptions): PredictionService {
-  const local = endpoint.url !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint.url);
-  const config: SageMakerRuntimeClientConfig = { maxAttempts: 1 };
-  if (endpoint.url !== undefined) config.endpoint = endpoint.url;
-  const region = endpoint.region ?? (local ? 'us-east-1' : undefined);
-  if (region !== undefined) config.region = region;
-  const credentials = endpoint.credentials ?? (local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined);
-  if (credentials !== undefined) config.credentials = credentials;
+  // no request timeout here: the operator's timeout policy aborts each call itself (`signal`)
+  const config = awsClientConfig({ endpointUrl: endpoint.url, region: endpoint.region, credentials: endpoint.credentials });
   let client: SageMakerRuntimeClient | undefined;
   return {
     async invoke(request, signal) {

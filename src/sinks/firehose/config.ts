@@ -1,4 +1,17 @@
+import {
+  AWS_RETRY_DEFAULTS,
+  awsClientSettings,
+  awsEndpointUrl,
+  regionOf,
+  type AwsClientOptions,
+  type AwsClientSettings,
+  type AwsRetryOptions,
+  type AwsRetrySettings,
+} from '../../aws/config.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { limitOption, retrySettings } from '../options.js';
+
+export { AWS_ENDPOINT_ENV, type AwsClientSettings, type AwsCredentials } from '../../aws/config.js';
 
 /**
  * Most records in one PutRecordBatch call; a fixed limit.
@@ -29,10 +42,7 @@ export const FIREHOSE_BILLING_INCREMENT_BYTES = 5 * 1024;
 
 /** Firehose delivery stream names: 1 to 64 letters, digits, '_', '.', '-'. */
 const STREAM_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
-/** AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`. */
-export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-/** Environment variable that points every AWS sink at another endpoint (moto in tests). */
-export const AWS_ENDPOINT_ENV = 'SLUICE_AWS_ENDPOINT';
+const WHAT = 'Firehose sink';
 
 /** A `firehose://` URL taken apart. */
 export interface FirehoseEndpoint {
@@ -68,37 +78,13 @@ export function parseFirehoseUrl(text: string, flag: string, env: Readonly<Recor
   return { url: text, deliveryStream, region: regionOf(params.get('region'), env, bad), pack: pack === 'true' };
 }
 
-/** The region from the URL, else the environment; checked for shape so a typo fails at start-up. */
-export function regionOf(param: string | null, env: Readonly<Record<string, string | undefined>>, bad: (why: string) => UserError): string | undefined {
-  const region = param ?? nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
-  if (region !== undefined && !REGION_PATTERN.test(region)) {
-    throw bad(`'${region}'${param === null ? ' (from AWS_REGION)' : ''} is not an AWS region name such as eu-west-1`);
-  }
-  return region;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-/** Static credentials, for tests and local peers; elsewhere the SDK's chain finds them. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
 /**
  * Retries of one PutRecordBatch: whole calls that failed for a passing reason (throttling, 5xx,
  * timeouts) and the failed records of a partly failed call. Defaults: 8 more attempts, waits
  * from 200 ms to 10 s with decorrelated jitter — about half a minute of throttling before the
  * run fails.
  */
-export interface FirehoseRetryOptions {
-  readonly maxRetries?: number | undefined;
-  readonly initialDelayMs?: number | undefined;
-  readonly maxDelayMs?: number | undefined;
-}
+export type FirehoseRetryOptions = AwsRetryOptions;
 
 /**
  * Options of the Firehose sink beyond its URL.
@@ -106,11 +92,7 @@ export interface FirehoseRetryOptions {
  * @example { endpointUrl: moto.endpoint, pack: true }
  * @see firehoseSinkConfig
  */
-export interface FirehoseSinkOptions {
-  /** Another endpoint (moto); default `SLUICE_AWS_ENDPOINT`, else AWS's. */
-  readonly endpointUrl?: string | undefined;
-  /** Static credentials; default the SDK's chain (a loopback endpoint gets dummy ones). */
-  readonly credentials?: AwsCredentials | undefined;
+export interface FirehoseSinkOptions extends AwsClientOptions {
   /** Overrides the URL's `pack`. */
   readonly pack?: boolean | undefined;
   /** Records per call; clamped to {@link FIREHOSE_MAX_BATCH_RECORDS}. */
@@ -119,27 +101,11 @@ export interface FirehoseSinkOptions {
   readonly maxBatchBytes?: number | undefined;
   /** Bytes per Firehose record; clamped to {@link FIREHOSE_MAX_RECORD_BYTES} and to `maxBatchBytes`. */
   readonly maxRecordBytes?: number | undefined;
-  /** Time one call may take before it is abandoned and retried (default 30 s). */
-  readonly requestTimeoutMs?: number | undefined;
   readonly retry?: FirehoseRetryOptions | undefined;
-  /** Where `SLUICE_AWS_ENDPOINT` is read from; default `process.env`. */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
-}
-
-/** How the SDK client is made: everything but the delivery stream. */
-export interface AwsClientSettings {
-  readonly region: string | undefined;
-  readonly endpointUrl: string | undefined;
-  readonly credentials: AwsCredentials | undefined;
-  readonly requestTimeoutMs: number;
 }
 
 /** {@link FirehoseRetryOptions} with defaults filled in. */
-export interface FirehoseRetrySettings {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type FirehoseRetrySettings = AwsRetrySettings;
 
 /**
  * Validated Firehose sink settings with defaults filled in.
@@ -164,48 +130,16 @@ export interface FirehoseSinkConfig {
  * @see FirehoseSinkOptions
  */
 export function firehoseSinkConfig(endpoint: FirehoseEndpoint, options: FirehoseSinkOptions = {}): FirehoseSinkConfig {
-  const retry = options.retry ?? {};
-  const maxBatchBytes = Math.min(whole('maxBatchBytes', options.maxBatchBytes ?? FIREHOSE_MAX_BATCH_BYTES, 1), FIREHOSE_MAX_BATCH_BYTES);
-  const endpointUrl = endpointUrlOf(options.endpointUrl ?? nonEmpty((options.env ?? process.env)[AWS_ENDPOINT_ENV]), 'Firehose sink');
+  const maxBatchBytes = limitOption(WHAT, 'maxBatchBytes', options.maxBatchBytes, FIREHOSE_MAX_BATCH_BYTES);
+  const endpointUrl = awsEndpointUrl(WHAT, options);
   return {
     endpoint,
     pack: options.pack ?? endpoint.pack,
-    maxBatchRecords: Math.min(whole('maxBatchRecords', options.maxBatchRecords ?? FIREHOSE_MAX_BATCH_RECORDS, 1), FIREHOSE_MAX_BATCH_RECORDS),
+    maxBatchRecords: limitOption(WHAT, 'maxBatchRecords', options.maxBatchRecords, FIREHOSE_MAX_BATCH_RECORDS),
     maxBatchBytes,
     // a record must also fit in a call on its own
-    maxRecordBytes: Math.min(whole('maxRecordBytes', options.maxRecordBytes ?? FIREHOSE_MAX_RECORD_BYTES, 1), FIREHOSE_MAX_RECORD_BYTES, maxBatchBytes),
-    client: {
-      region: endpoint.region,
-      endpointUrl,
-      credentials: options.credentials,
-      requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, 1),
-    },
-    retry: {
-      maxRetries: whole('retry.maxRetries', retry.maxRetries ?? 8, 0),
-      initialDelayMs: whole('retry.initialDelayMs', retry.initialDelayMs ?? 200, 0),
-      maxDelayMs: whole('retry.maxDelayMs', retry.maxDelayMs ?? 10_000, 0),
-    },
+    maxRecordBytes: Math.min(limitOption(WHAT, 'maxRecordBytes', options.maxRecordBytes, FIREHOSE_MAX_RECORD_BYTES), maxBatchBytes),
+    client: awsClientSettings(WHAT, endpoint.region, endpointUrl, options),
+    retry: retrySettings(WHAT, options.retry, AWS_RETRY_DEFAULTS),
   };
-}
-
-/** An endpoint override must be an http(s) URL; `what` names the sink in the message. */
-export function endpointUrlOf(value: string | undefined, what: string): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    url = new URL('invalid:');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(ErrorCode.BAD_OPTION, `${what} endpoint '${value}' (option endpointUrl or ${AWS_ENDPOINT_ENV}) is not an http:// or https:// URL`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
-function whole(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new UserError(ErrorCode.BAD_OPTION, `Firehose sink option ${name} must be a whole number ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

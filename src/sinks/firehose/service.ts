@@ -4,7 +4,8 @@
  * tests) needs no network. Errors are the SDK's own, unchanged, for `retry.ts` to classify; the
  * SDK's own retries are off, so every attempt goes through the sink's policy and counters.
  */
-import { DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand, type FirehoseClientConfig } from '@aws-sdk/client-firehose';
+import { DescribeDeliveryStreamCommand, FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { awsClientConfig } from '../../aws/client.js';
 import type { AwsClientSettings, FirehoseEndpoint } from './config.js';
 
 /** A record of a PutRecordBatch call that Firehose did not take, by its place in the call. */
@@ -46,7 +47,7 @@ export interface FirehoseService {
  * @see FirehoseService
  */
 export function firehoseService(endpoint: FirehoseEndpoint, settings: AwsClientSettings): FirehoseService {
-  const client = new FirehoseClient(clientConfig(settings));
+  const client = new FirehoseClient(awsClientConfig(settings));
   const name = endpoint.deliveryStream;
   return {
     async describe() {
@@ -67,19 +68,4 @@ export function firehoseService(endpoint: FirehoseEndpoint, settings: AwsClientS
     },
     close: () => client.destroy(),
   };
-}
-
-/** The client settings: timeouts, no SDK retries, and the endpoint override; see {@link firehoseService}. */
-function clientConfig(settings: AwsClientSettings): FirehoseClientConfig {
-  const local = settings.endpointUrl !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(settings.endpointUrl);
-  const config: FirehoseClientConfig = {
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true },
-  };
-  if (settings.endpointUrl !== undefined) config.endpoint = settings.endpointUrl;
-  const region = settings.region ?? (local ? 'us-east-1' : undefined);
-  if (region !== undefined) config.region = region;
-  const credentials = settings.credentials ?? (local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined);
-  if (credentials !== undefined) config.credentials = credentials;
-  return config;
 }

@@ -1,5 +1,8 @@
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { limitOption, retrySettings, wholeOption, type RetryOptions, type RetrySettings } from '../options.js';
 import { measurementProblem } from './encoder.js';
+
+const WHAT = 'InfluxDB sink';
 import type { InfluxEndpoint } from './endpoint.js';
 
 /**
@@ -36,11 +39,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
  * with decorrelated jitter — about a minute to ride out a restart or failover before the run
  * fails. A `Retry-After` the server sends is honoured (up to {@link MAX_RETRY_AFTER_MS}).
  */
-export interface InfluxRetryOptions {
-  readonly maxRetries?: number | undefined;
-  readonly initialDelayMs?: number | undefined;
-  readonly maxDelayMs?: number | undefined;
-}
+export type InfluxRetryOptions = RetryOptions;
 
 /** The longest `Retry-After` honoured: a server asking for more is asked again after this. */
 export const MAX_RETRY_AFTER_MS = 60_000;
@@ -67,11 +66,7 @@ export interface InfluxSinkOptions {
 }
 
 /** {@link InfluxRetryOptions} with defaults filled in. */
-export interface InfluxRetrySettings {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type InfluxRetrySettings = RetrySettings;
 
 /**
  * Validated InfluxDB sink settings with defaults filled in.
@@ -98,24 +93,12 @@ export function influxSinkConfig(endpoint: InfluxEndpoint, options: InfluxSinkOp
   const measurement = endpoint.measurement ?? options.measurement ?? DEFAULT_MEASUREMENT;
   const problem = measurementProblem(measurement);
   if (problem !== undefined) throw new UserError(ErrorCode.BAD_OPTION, `InfluxDB measurement ${problem}; name another with ?measurement=NAME`);
-  const retry = options.retry ?? {};
   return {
     endpoint,
     measurement,
-    maxBatchLines: whole('maxBatchLines', options.maxBatchLines ?? RECOMMENDED_BATCH_LINES, 1),
-    maxBatchBytes: Math.min(whole('maxBatchBytes', options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, 1), INFLUXDB_MAX_BODY_BYTES),
-    requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
-    retry: {
-      maxRetries: whole('retry.maxRetries', retry.maxRetries ?? 5, 0),
-      initialDelayMs: whole('retry.initialDelayMs', retry.initialDelayMs ?? 500, 0),
-      maxDelayMs: whole('retry.maxDelayMs', retry.maxDelayMs ?? 20_000, 0),
-    },
+    maxBatchLines: wholeOption(WHAT, 'maxBatchLines', options.maxBatchLines ?? RECOMMENDED_BATCH_LINES, 1),
+    maxBatchBytes: limitOption(WHAT, 'maxBatchBytes', options.maxBatchBytes, INFLUXDB_MAX_BODY_BYTES, DEFAULT_MAX_BATCH_BYTES),
+    requestTimeoutMs: wholeOption(WHAT, 'requestTimeoutMs', options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
+    retry: retrySettings(WHAT, options.retry, { maxRetries: 5, initialDelayMs: 500, maxDelayMs: 20_000 }),
   };
-}
-
-function whole(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new UserError(ErrorCode.BAD_OPTION, `InfluxDB sink option ${name} must be a whole number ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -26,9 +26,10 @@
  *
  * @module
  */
-import { ExponentialBackoff, handleWhen, retry, type IBackoff, type IBackoffFactory, type IRetryBackoffContext, type RetryPolicy } from 'cockatiel';
+import type { IBackoff, IBackoffFactory, IRetryBackoffContext, RetryPolicy } from 'cockatiel';
 import type { SinkRejection } from '../../core/connectors.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { backoffRetryPolicy } from '../retry.js';
 import { MAX_RETRY_AFTER_MS, type InfluxRetrySettings } from './config.js';
 import type { InfluxLine } from './encoder.js';
 import { INFLUXDB_ENV, type InfluxEndpoint } from './endpoint.js';
@@ -200,13 +201,7 @@ class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>
  * @see classifyNetworkError
  */
 export function influxRetryPolicy(settings: InfluxRetrySettings): RetryPolicy {
-  return retry(
-    handleWhen((err) => classifyNetworkError(err) === 'retry'),
-    {
-      maxAttempts: settings.maxRetries,
-      backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs })),
-    },
-  );
+  return backoffRetryPolicy(settings, (err) => classifyNetworkError(err) === 'retry', { adjust: (exponential) => new RetryAfterBackoff(exponential) });
 }
 
 /**

@@ -1,5 +1,7 @@
-import { ErrorCode, UserError } from '../../core/errors.js';
 import type { KafkaEndpoint } from '../../kafka/endpoint.js';
+import { limitOption, retrySettings, wholeOption, type RetryOptions, type RetrySettings } from '../options.js';
+
+const WHAT = 'Kafka sink';
 
 /**
  * The broker's default `message.max.bytes`: the largest record batch (after compression, with
@@ -31,11 +33,7 @@ export const DEFAULT_KEY_FIELD = 'id';
  * against a broker that refuses connections (longer against one that does not answer at all:
  * 5 s connection timeout per try) to ride out a restart or leader election before the run fails.
  */
-export interface KafkaRetryOptions {
-  readonly maxRetries?: number | undefined;
-  readonly initialDelayMs?: number | undefined;
-  readonly maxDelayMs?: number | undefined;
-}
+export type KafkaRetryOptions = RetryOptions;
 
 /**
  * Options of the Kafka sink beyond its URL.
@@ -66,11 +64,7 @@ export interface KafkaSinkConfig {
 }
 
 /** {@link KafkaRetryOptions} with defaults filled in. */
-export interface KafkaRetrySettings {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type KafkaRetrySettings = RetrySettings;
 
 /**
  * Checks Kafka sink options once, at start-up, and fills in defaults; a batch size above what a
@@ -80,23 +74,11 @@ export interface KafkaRetrySettings {
  * @see KafkaSinkOptions
  */
 export function kafkaSinkConfig(endpoint: KafkaEndpoint, options: KafkaSinkOptions = {}): KafkaSinkConfig {
-  const retry = options.retry ?? {};
   return {
     endpoint,
     keyField: endpoint.key ?? DEFAULT_KEY_FIELD,
-    maxBatchBytes: Math.min(whole('maxBatchBytes', options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES, 1), KAFKA_MESSAGE_MAX_BYTES),
-    maxBatchRecords: whole('maxBatchRecords', options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS, 1),
-    retry: {
-      maxRetries: whole('retry.maxRetries', retry.maxRetries ?? 3, 0),
-      initialDelayMs: whole('retry.initialDelayMs', retry.initialDelayMs ?? 1_000, 0),
-      maxDelayMs: whole('retry.maxDelayMs', retry.maxDelayMs ?? 10_000, 0),
-    },
+    maxBatchBytes: limitOption(WHAT, 'maxBatchBytes', options.maxBatchBytes, KAFKA_MESSAGE_MAX_BYTES, DEFAULT_MAX_BATCH_BYTES),
+    maxBatchRecords: wholeOption(WHAT, 'maxBatchRecords', options.maxBatchRecords ?? DEFAULT_MAX_BATCH_RECORDS, 1),
+    retry: retrySettings(WHAT, options.retry, { maxRetries: 3, initialDelayMs: 1_000, maxDelayMs: 10_000 }),
   };
-}
-
-function whole(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new UserError(ErrorCode.BAD_OPTION, `Kafka sink option ${name} must be a whole number ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,7 +1,8 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import type { RetryPolicy } from 'cockatiel';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import type { KafkaEndpoint } from '../../kafka/endpoint.js';
 import { describeKafkaError } from '../../kafka/service.js';
+import { backoffRetryPolicy } from '../retry.js';
 import type { KafkaRetrySettings } from './config.js';
 import type { EncodedRecord } from './encoder.js';
 import { RECORD_BATCH_HEADER_BYTES, recordName } from './request-builder.js';
@@ -67,13 +68,7 @@ export function classifyKafkaError(err: unknown): 'retry' | 'fatal' {
  * @see classifyKafkaError
  */
 export function kafkaRetryPolicy(settings: KafkaRetrySettings): RetryPolicy {
-  return retry(
-    handleWhen((err) => classifyKafkaError(err) === 'retry'),
-    {
-      maxAttempts: settings.maxRetries,
-      backoff: new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
-    },
-  );
+  return backoffRetryPolicy(settings, (err) => classifyKafkaError(err) === 'retry');
 }
 
 /**

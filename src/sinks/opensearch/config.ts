@@ -1,5 +1,7 @@
-import { ErrorCode, UserError } from '../../core/errors.js';
+import { limitOption, retrySettings, wholeOption, type RetryOptions, type RetrySettings } from '../options.js';
 import type { OpenSearchEndpoint } from './endpoint.js';
+
+const WHAT = 'OpenSearch sink';
 
 /**
  * Default bytes per `_bulk` request: 5 MiB, the low end of the 5–15 MiB Amazon OpenSearch Service
@@ -45,11 +47,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
  * growing to at most 20 s with decorrelated jitter (about 30 s in all), enough to ride out a
  * node restart or a burst of write-queue rejections before the run fails.
  */
-export interface OpenSearchRetryOptions {
-  readonly maxRetries?: number | undefined;
-  readonly initialDelayMs?: number | undefined;
-  readonly maxDelayMs?: number | undefined;
-}
+export type OpenSearchRetryOptions = RetryOptions;
 
 /**
  * Options of the OpenSearch sink beyond its URL.
@@ -68,11 +66,7 @@ export interface OpenSearchSinkOptions {
 }
 
 /** {@link OpenSearchRetryOptions} with defaults filled in. */
-export interface OpenSearchRetrySettings {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type OpenSearchRetrySettings = RetrySettings;
 
 /**
  * Validated OpenSearch sink settings with defaults filled in.
@@ -95,23 +89,11 @@ export interface OpenSearchSinkConfig {
  * @see OpenSearchSinkOptions
  */
 export function openSearchSinkConfig(endpoint: OpenSearchEndpoint, options: OpenSearchSinkOptions = {}): OpenSearchSinkConfig {
-  const retry = options.retry ?? {};
   return {
     endpoint,
-    maxBatchBytes: Math.min(whole('maxBatchBytes', options.maxBatchBytes ?? DEFAULT_MAX_BULK_BYTES, 1), MAX_BULK_BYTES),
-    maxBatchRecords: whole('maxBatchRecords', options.maxBatchRecords ?? DEFAULT_MAX_BULK_DOCUMENTS, 1),
-    requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
-    retry: {
-      maxRetries: whole('retry.maxRetries', retry.maxRetries ?? 5, 0),
-      initialDelayMs: whole('retry.initialDelayMs', retry.initialDelayMs ?? 1_000, 0),
-      maxDelayMs: whole('retry.maxDelayMs', retry.maxDelayMs ?? 20_000, 0),
-    },
+    maxBatchBytes: limitOption(WHAT, 'maxBatchBytes', options.maxBatchBytes, MAX_BULK_BYTES, DEFAULT_MAX_BULK_BYTES),
+    maxBatchRecords: wholeOption(WHAT, 'maxBatchRecords', options.maxBatchRecords ?? DEFAULT_MAX_BULK_DOCUMENTS, 1),
+    requestTimeoutMs: wholeOption(WHAT, 'requestTimeoutMs', options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, 1),
+    retry: retrySettings(WHAT, options.retry, { maxRetries: 5, initialDelayMs: 1_000, maxDelayMs: 20_000 }),
   };
-}
-
-function whole(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new UserError(ErrorCode.BAD_OPTION, `OpenSearch sink option ${name} must be a whole number ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,6 +1,7 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import type { RetryPolicy } from 'cockatiel';
 import type { SinkRejection } from '../../core/connectors.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
+import { backoffRetryPolicy } from '../retry.js';
 import type { OpenSearchRetrySettings } from './config.js';
 import type { EncodedDocument } from './encoder.js';
 import { PASSWORD_ENV, USERNAME_ENV, type OpenSearchEndpoint } from './endpoint.js';
@@ -72,13 +73,7 @@ export class RetriableItems extends Error {
  * @see classifyRequestError
  */
 export function openSearchRetryPolicy(settings: OpenSearchRetrySettings): RetryPolicy {
-  return retry(
-    handleWhen((err) => classifyRequestError(err) === 'retry'),
-    {
-      maxAttempts: settings.maxRetries,
-      backoff: new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
-    },
-  );
+  return backoffRetryPolicy(settings, (err) => classifyRequestError(err) === 'retry');
 }
 
 /**

@@ -1,5 +1,18 @@
+import {
+  AWS_RETRY_DEFAULTS,
+  awsClientSettings,
+  awsEndpointUrl,
+  regionOf,
+  type AwsClientOptions,
+  type AwsClientSettings,
+  type AwsRetryOptions,
+  type AwsRetrySettings,
+} from '../../aws/config.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { isValidPath } from '../../core/paths.js';
+import { limitOption, retrySettings } from '../options.js';
+
+export { AWS_ENDPOINT_ENV, type AwsClientSettings, type AwsCredentials } from '../../aws/config.js';
 
 // Service limits of Timestream for LiveAnalytics (closed to new AWS customers since 2025-06-20;
 // existing tables keep working).
@@ -46,10 +59,7 @@ export const DEFAULT_DIMENSIONS: readonly string[] = ['key', 'partition'];
 
 /** Timestream database and table names: 3 to 256 letters, digits, '_', '.', '-'. */
 const RESOURCE_NAME = /^[a-zA-Z0-9_.-]{3,256}$/;
-/** AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`. */
-const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-/** Environment variable that points every AWS sink at another endpoint (moto in tests). */
-export const AWS_ENDPOINT_ENV = 'SLUICE_AWS_ENDPOINT';
+const WHAT = 'Timestream sink';
 /** Column names Timestream keeps for itself. */
 const RESERVED_NAMES: ReadonlySet<string> = new Set(['time', 'measure_name', 'measure_value']);
 
@@ -148,30 +158,14 @@ export function parseTimestreamUrl(text: string, flag: string, env: Readonly<Rec
   } catch (err) {
     throw bad((err as Error).message);
   }
-  const regionParam = params.get('region');
-  const region = regionParam ?? nonEmpty(env['AWS_REGION']) ?? nonEmpty(env['AWS_DEFAULT_REGION']);
-  if (region !== undefined && !REGION_PATTERN.test(region)) {
-    throw bad(`'${region}'${regionParam === null ? ' (from AWS_REGION)' : ''} is not an AWS region name such as eu-west-1`);
-  }
-  return { url: text, database, table, region, mapping };
-}
-
-/** Static credentials, for tests and local peers; elsewhere the SDK's chain finds them. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
+  return { url: text, database, table, region: regionOf(params.get('region'), env, bad), mapping };
 }
 
 /**
  * Retries of one WriteRecords call that failed for a passing reason (throttling, 5xx, timeouts).
  * Defaults: 8 more attempts, waits from 200 ms to 10 s with decorrelated jitter.
  */
-export interface TimestreamRetryOptions {
-  readonly maxRetries?: number | undefined;
-  readonly initialDelayMs?: number | undefined;
-  readonly maxDelayMs?: number | undefined;
-}
+export type TimestreamRetryOptions = AwsRetryOptions;
 
 /**
  * Options of the Timestream sink beyond its URL.
@@ -179,20 +173,14 @@ export interface TimestreamRetryOptions {
  * @example { mapping: { dimensions: ['key.page'], measures: ['count'] }, endpointUrl: moto.endpoint }
  * @see timestreamSinkConfig
  */
-export interface TimestreamSinkOptions {
+export interface TimestreamSinkOptions extends AwsClientOptions {
   /** Overrides the URL's mapping, field by field. */
   readonly mapping?: TimestreamMapping | undefined;
   /** Another endpoint (moto), used as is without endpoint discovery; default `SLUICE_AWS_ENDPOINT`, else AWS's. */
   readonly endpointUrl?: string | undefined;
-  /** Static credentials; default the SDK's chain (a loopback endpoint gets dummy ones). */
-  readonly credentials?: AwsCredentials | undefined;
   /** Records per call; clamped to {@link TIMESTREAM_MAX_BATCH_RECORDS}. */
   readonly maxBatchRecords?: number | undefined;
-  /** Time one call may take before it is abandoned and retried (default 30 s). */
-  readonly requestTimeoutMs?: number | undefined;
   readonly retry?: TimestreamRetryOptions | undefined;
-  /** Where `SLUICE_AWS_ENDPOINT` is read from; default `process.env`. */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
 /** A mapping checked and with defaults filled in. `measures: undefined` means "every numeric field". */
@@ -203,20 +191,8 @@ export interface ResolvedMapping {
   readonly measureName: string;
 }
 
-/** How the SDK client is made: everything but database and table. */
-export interface AwsClientSettings {
-  readonly region: string | undefined;
-  readonly endpointUrl: string | undefined;
-  readonly credentials: AwsCredentials | undefined;
-  readonly requestTimeoutMs: number;
-}
-
 /** {@link TimestreamRetryOptions} with defaults filled in. */
-export interface TimestreamRetrySettings {
-  readonly maxRetries: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
+export type TimestreamRetrySettings = AwsRetrySettings;
 
 /**
  * Validated Timestream sink settings with defaults filled in.
@@ -239,7 +215,6 @@ export interface TimestreamSinkConfig {
  * @see TimestreamSinkOptions
  */
 export function timestreamSinkConfig(endpoint: TimestreamEndpoint, options: TimestreamSinkOptions = {}): TimestreamSinkConfig {
-  const retry = options.retry ?? {};
   let mapping: ResolvedMapping;
   try {
     mapping = resolveMapping({ ...endpoint.mapping, ...definedOnly(options.mapping ?? {}) });
@@ -249,18 +224,9 @@ export function timestreamSinkConfig(endpoint: TimestreamEndpoint, options: Time
   return {
     endpoint,
     mapping,
-    maxBatchRecords: Math.min(whole('maxBatchRecords', options.maxBatchRecords ?? TIMESTREAM_MAX_BATCH_RECORDS, 1), TIMESTREAM_MAX_BATCH_RECORDS),
-    client: {
-      region: endpoint.region,
-      endpointUrl: endpointUrlOf(options.endpointUrl ?? nonEmpty((options.env ?? process.env)[AWS_ENDPOINT_ENV])),
-      credentials: options.credentials,
-      requestTimeoutMs: whole('requestTimeoutMs', options.requestTimeoutMs ?? 30_000, 1),
-    },
-    retry: {
-      maxRetries: whole('retry.maxRetries', retry.maxRetries ?? 8, 0),
-      initialDelayMs: whole('retry.initialDelayMs', retry.initialDelayMs ?? 200, 0),
-      maxDelayMs: whole('retry.maxDelayMs', retry.maxDelayMs ?? 10_000, 0),
-    },
+    maxBatchRecords: limitOption(WHAT, 'maxBatchRecords', options.maxBatchRecords, TIMESTREAM_MAX_BATCH_RECORDS),
+    client: awsClientSettings(WHAT, endpoint.region, awsEndpointUrl(WHAT, options), options),
+    retry: retrySettings(WHAT, options.retry, AWS_RETRY_DEFAULTS),
   };
 }
 
@@ -314,32 +280,6 @@ export function nameProblem(name: string, maxBytes: number): string | undefined 
   return undefined;
 }
 
-/** An endpoint override must be an http(s) URL. */
-function endpointUrlOf(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    url = new URL('invalid:');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(ErrorCode.BAD_OPTION, `Timestream sink endpoint '${value}' (option endpointUrl or ${AWS_ENDPOINT_ENV}) is not an http:// or https:// URL`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
 function definedOnly(mapping: TimestreamMapping): TimestreamMapping {
   return Object.fromEntries(Object.entries(mapping).filter(([, v]) => v !== undefined)) as TimestreamMapping;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function whole(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new UserError(ErrorCode.BAD_OPTION, `Timestream sink option ${name} must be a whole number ≥ ${min}, got ${String(value)}`);
-  }
-  return value;
 }

@@ -1,34 +1,8 @@
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
-import { ErrorCode, UserError } from '../../core/errors.js';
-import { AWS_ENDPOINT_ENV, type TimestreamEndpoint, type TimestreamRetrySettings } from './config.js';
-
-/** Error names that mean "not now": throttling, the service's own failures, timeouts. */
-const RETRY_NAMES: ReadonlySet<string> = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'ServiceUnavailableException',
-  'ServiceUnavailable',
-  'InternalServerException',
-  'InternalServerError',
-  'InternalFailure',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-/** Socket errors worth another try; ENOTFOUND is not one (a wrong region or endpoint). */
-const RETRY_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-/** AWS did not accept who we are. */
-const CREDENTIAL_NAMES: ReadonlySet<string> = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'InvalidClientTokenId', 'IncompleteSignature', 'MissingAuthenticationToken']);
-
-interface AwsErrorLike {
-  readonly name?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly hostname?: unknown;
-  readonly $retryable?: unknown;
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-}
+import type { RetryPolicy } from 'cockatiel';
+import { AWS_RETRY_NAMES, awsFailure, classifyAws, describeAwsError } from '../../aws/errors.js';
+import { UserError } from '../../core/errors.js';
+import { backoffRetryPolicy } from '../retry.js';
+import type { TimestreamEndpoint, TimestreamRetrySettings } from './config.js';
 
 /**
  * Whether a failed WriteRecords or DescribeTable call is worth sending again: `retry` for
@@ -39,13 +13,7 @@ interface AwsErrorLike {
  * @see timestreamRetryPolicy
  */
 export function classifyTimestreamError(err: unknown): 'retry' | 'fatal' {
-  if (err === null || typeof err !== 'object') return 'fatal';
-  const e = err as AwsErrorLike;
-  if (RETRY_NAMES.has(String(e.name)) || RETRY_CODES.has(String(e.code))) return 'retry';
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return 'retry';
-  if (e.$retryable !== undefined && e.$retryable !== null && e.$retryable !== false) return 'retry';
-  return 'fatal';
+  return classifyAws(err, AWS_RETRY_NAMES);
 }
 
 /**
@@ -58,13 +26,7 @@ export function classifyTimestreamError(err: unknown): 'retry' | 'fatal' {
  * @see classifyTimestreamError
  */
 export function timestreamRetryPolicy(settings: TimestreamRetrySettings): RetryPolicy {
-  return retry(
-    handleWhen((err) => classifyTimestreamError(err) === 'retry'),
-    {
-      maxAttempts: settings.maxRetries,
-      backoff: new ExponentialBackoff({ initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
-    },
-  );
+  return backoffRetryPolicy(settings, (err) => classifyTimestreamError(err) === 'retry');
 }
 
 /**
@@ -73,19 +35,18 @@ export function timestreamRetryPolicy(settings: TimestreamRetrySettings): RetryP
  * @example describeTimestreamError(notFound, endpoint) // "Timestream table 'metrics.views' in eu-west-1 does not exist (…); create it first …"
  */
 export function describeTimestreamError(err: unknown, endpoint: TimestreamEndpoint): string {
-  const e = (err !== null && typeof err === 'object' ? err : {}) as AwsErrorLike;
-  const name = String(e.name ?? 'Error');
-  const message = oneLine(typeof e.message === 'string' ? e.message : String(err));
   const table = `Timestream table '${endpoint.database}.${endpoint.table}'${endpoint.region === undefined ? '' : ` in ${endpoint.region}`}`;
-  if (name === 'ResourceNotFoundException') return `${table} does not exist (${message}); create it first (Sluice does not create databases or tables)`;
-  if (name === 'AccessDeniedException') return `AWS denied access to ${table}: ${message}; grant timestream:WriteRecords, timestream:DescribeTable and timestream:DescribeEndpoints`;
-  if (CREDENTIAL_NAMES.has(name)) return `AWS did not accept the credentials used for ${table} (${name}: ${message}); check AWS_PROFILE, AWS_ACCESS_KEY_ID or the task role`;
-  if (name === 'CredentialsProviderError') return `no AWS credentials found for ${table}: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run with a task role`;
-  if (/region is missing|region not accepted/i.test(message)) return `no AWS region for ${table}: add ?region=REGION to the URL or set AWS_REGION`;
-  if (RETRY_CODES.has(String(e.code))) return `cannot reach ${table}: ${message}`;
-  if (e.code === 'ENOTFOUND') return `cannot resolve the Timestream endpoint${typeof e.hostname === 'string' ? ` ${e.hostname}` : ''} for ${table}; check the region (Timestream for LiveAnalytics runs in a few regions only; and ${AWS_ENDPOINT_ENV} if set)`;
-  if (name === 'ValidationException') return `${table} refused a write as invalid (${message}); check the sink's mapping`;
-  return `${table}: ${name}: ${message}`;
+  return describeAwsError(err, {
+    subject: table,
+    service: 'Timestream',
+    regionNote: 'Timestream for LiveAnalytics runs in a few regions only; ',
+    special: (name, message) => {
+      if (name === 'ResourceNotFoundException') return `${table} does not exist (${message}); create it first (Sluice does not create databases or tables)`;
+      if (name === 'AccessDeniedException') return `AWS denied access to ${table}: ${message}; grant timestream:WriteRecords, timestream:DescribeTable and timestream:DescribeEndpoints`;
+      if (name === 'ValidationException') return `${table} refused a write as invalid (${message}); check the sink's mapping`;
+      return undefined;
+    },
+  });
 }
 
 /**
@@ -96,10 +57,5 @@ export function describeTimestreamError(err: unknown, endpoint: TimestreamEndpoi
  */
 export function sinkError(err: unknown, endpoint: TimestreamEndpoint, attempts: number): UserError {
   if (err instanceof UserError) return err;
-  const gaveUp = classifyTimestreamError(err) === 'retry' ? ` (gave up after ${attempts} attempts)` : '';
-  return new UserError(ErrorCode.UNWRITABLE_OUTPUT, `${describeTimestreamError(err, endpoint)}${gaveUp}`, { cause: err });
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return awsFailure(err, describeTimestreamError(err, endpoint), classifyTimestreamError(err) === 'retry', attempts);
 }

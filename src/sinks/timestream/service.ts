@@ -6,7 +6,8 @@
  * failure of the call. The SDK's own retries are off, so every attempt goes through the sink's
  * policy.
  */
-import { DescribeTableCommand, TimestreamWriteClient, WriteRecordsCommand, type TimestreamWriteClientConfig } from '@aws-sdk/client-timestream-write';
+import { DescribeTableCommand, TimestreamWriteClient, WriteRecordsCommand } from '@aws-sdk/client-timestream-write';
+import { awsClientConfig } from '../../aws/client.js';
 import type { AwsClientSettings, TimestreamEndpoint } from './config.js';
 import type { WriteRequest } from './request-builder.js';
 
@@ -47,7 +48,7 @@ export interface TimestreamService {
  * @see TimestreamService
  */
 export function timestreamService(endpoint: TimestreamEndpoint, settings: AwsClientSettings): TimestreamService {
-  const client = new TimestreamWriteClient(clientConfig(settings));
+  const client = new TimestreamWriteClient(awsClientConfig(settings));
   const names = { DatabaseName: endpoint.database, TableName: endpoint.table };
   return {
     async describe() {
@@ -65,18 +66,4 @@ export function timestreamService(endpoint: TimestreamEndpoint, settings: AwsCli
     },
     close: () => client.destroy(),
   };
-}
-
-function clientConfig(settings: AwsClientSettings): TimestreamWriteClientConfig {
-  const local = settings.endpointUrl !== undefined && /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(settings.endpointUrl);
-  const config: TimestreamWriteClientConfig = {
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true },
-  };
-  if (settings.endpointUrl !== undefined) config.endpoint = settings.endpointUrl;
-  const region = settings.region ?? (local ? 'us-east-1' : undefined);
-  if (region !== undefined) config.region = region;
-  const credentials = settings.credentials ?? (local ? { accessKeyId: 'local', secretAccessKey: 'local' } : undefined);
-  if (credentials !== undefined) config.credentials = credentials;
-  return config;
 }

@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { bindLoopbackPort } from '../../../src/dev/common/service.js';
 import { decodeCaptureLine, valueBytes } from '../../../src/replay/capture-format.js';
 import { KAFKA_START_TIMEOUT_MS, useKafka, type TestKafka } from '../../support/kafka.js';
-import { ROOT, ensureBuilt, expectOneLineError, lines, scratch, sluice, writeJsonl, type CliResult } from '../cli/cli.js';
+import { ensureBuilt, expectOneLineError, lines, scratch, sluice, writeJsonl, type CliResult } from '../cli/cli.js';
+import { startForeground } from './cli-runs.js';
 
 // SASL/SCRAM on a real broker: results written and read back through the CLI over SCRAM-SHA-512
 // and SCRAM-SHA-256 with the password from SLUICE_KAFKA_PASSWORD; a wrong password, or a
@@ -165,25 +165,11 @@ describe('Kafka with SASL/SCRAM (a user with SCRAM-SHA-512 credentials only, as 
 
 describe('sluice dev kafka --scram', () => {
   it('prints both addresses but not the password, serves SCRAM clients on the SASL port, and stops cleanly on SIGTERM', async () => {
-    const saslPort = await freePort();
-    const child = spawn(join(ROOT, 'bin', 'sluice'), ['dev', 'kafka', '--scram', `${USER}:${PASSWORD}`, '--sasl-port', String(saslPort)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const saslPort = await bindLoopbackPort();
+    const dev = await startForeground(['dev', 'kafka', '--scram', `${USER}:${PASSWORD}`, '--sasl-port', String(saslPort)]);
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('\n')) resolve();
-        });
-        void exited.then(({ code }) => reject(new Error(`sluice dev kafka exited (${code}) before it was ready: ${stderr}`)));
-      });
-      const m = /^sluice: Kafka is running at (127\.0\.0\.1:\d+), and with SASL\/SCRAM-SHA-256 or -512 as '([^']+)' at (127\.0\.0\.1:\d+) \(Ctrl-C stops it\)\n$/.exec(stderr);
-      expect(m, stderr).not.toBeNull();
+      const m = /^sluice: Kafka is running at (127\.0\.0\.1:\d+), and with SASL\/SCRAM-SHA-256 or -512 as '([^']+)' at (127\.0\.0\.1:\d+) \(Ctrl-C stops it\)\n$/.exec(dev.stderr());
+      expect(m, dev.stderr()).not.toBeNull();
       const [, plain = '', user, sasl = ''] = m ?? [];
       expect(user).toBe(USER);
       expect(sasl).toBe(`127.0.0.1:${saslPort}`);
@@ -194,13 +180,13 @@ describe('sluice dev kafka --scram', () => {
       }
       await expect(brokersSeenBy(sasl, { mechanism: 'scram-sha-512', username: USER, password: 'not-it' })).rejects.toThrow(/invalid credentials/);
 
-      child.kill('SIGTERM');
-      expect(await exited).toEqual({ code: 0, signal: null });
-      expect(stdout).toBe('');
-      expect(lines(stderr)).toHaveLength(1);
-      expect(stderr).not.toContain(PASSWORD);
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toEqual({ code: 0, signal: null });
+      expect(dev.stdout()).toBe('');
+      expect(lines(dev.stderr())).toHaveLength(1);
+      expect(dev.stderr()).not.toContain(PASSWORD);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL');
     }
   }, KAFKA_START_TIMEOUT_MS);
 
@@ -221,15 +207,4 @@ async function brokersSeenBy(bootstrap: string, sasl: SASLOptions): Promise<stri
   } finally {
     await admin.disconnect();
   }
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }

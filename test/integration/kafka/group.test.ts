@@ -2,10 +2,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKafka } from '../../support/kafka.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
-import { sleep, start as startSluice, type Running } from '../recovery/recovery.js';
+import { sleep, type Running } from '../recovery/recovery.js';
+import { useCliRuns } from './cli-runs.js';
 
 // Two `sluice` processes in one consumer group on a real broker, sharing a checkpoint directory:
 // partitions (and their window state) move between them on rebalances and when one dies.
@@ -18,18 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const started: Running[] = [];
-const start = (args: readonly string[]): Running => {
-  const run = startSluice(args);
-  started.push(run);
-  return run;
-};
-afterEach(async () => {
-  for (const run of started.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    await run.exited;
-  }
-});
+const start = useCliRuns();
 
 const PARTITIONS = 4;
 const PER_PARTITION = 4000;
@@ -41,20 +31,6 @@ function partitionEvents(p: number, from: number, to: number): string[] {
   const out: string[] = [];
   for (let i = from; i < to; i++) out.push(JSON.stringify({ k: `k${p}.${(i * 5) % 13}`, t: 1_800_000_000_000 + i * 40 - ((i * 11) % 7) * 300 + p, v: (i * 31) % 101 }));
   return out;
-}
-
-async function produce(topic: string, byPartition: readonly (readonly string[])[]): Promise<void> {
-  const producer = kafka.client().producer();
-  await producer.connect();
-  try {
-    for (const [partition, values] of byPartition.entries()) {
-      for (let i = 0; i < values.length; i += 500) {
-        await producer.send({ topic, messages: values.slice(i, i + 500).map((value) => ({ partition, value })) });
-      }
-    }
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 /** The results of one process reading the same events from one file per partition. */
@@ -130,27 +106,34 @@ function workerArgs(topic: string, group: string, ck: string, out: string, inter
   ];
 }
 
+/**
+ * A test's set-up: a topic, its events in two halves (the second ends with the sentinels), what
+ * one process makes of all of them, and the test's checkpoint directory and two workers' outputs.
+ */
+async function twoWorkers(name: string) {
+  const topic = await kafka.createTopic({ partitions: PARTITIONS });
+  const half = PER_PARTITION / 2;
+  const first = Array.from({ length: PARTITIONS }, (_, p) => partitionEvents(p, 0, half));
+  const rest = Array.from({ length: PARTITIONS }, (_, p) => [...partitionEvents(p, half, PER_PARTITION), SENTINEL(p)]);
+  const expected = await reference(
+    first.map((values, p) => [...values, ...(rest[p] ?? [])]),
+    name,
+  );
+  return { topic, first, rest, expected, ck: join(dir, `${name}.ck`), outA: join(dir, `${name}.a.jsonl`), outB: join(dir, `${name}.b.jsonl`) };
+}
+
 describe('two workers in one consumer group', () => {
   it('share the partitions and together give exactly the single-process results', async () => {
-    const topic = await kafka.createTopic({ partitions: PARTITIONS });
-    const half = PER_PARTITION / 2;
-    const first = Array.from({ length: PARTITIONS }, (_, p) => partitionEvents(p, 0, half));
-    const rest = Array.from({ length: PARTITIONS }, (_, p) => [...partitionEvents(p, half, PER_PARTITION), SENTINEL(p)]);
-    const expected = await reference(
-      first.map((values, p) => [...values, ...(rest[p] ?? [])]),
-      'share',
-    );
-    const ck = join(dir, 'share.ck');
-    const [outA, outB] = [join(dir, 'share.a.jsonl'), join(dir, 'share.b.jsonl')];
+    const { topic, first, rest, expected, ck, outA, outB } = await twoWorkers('share');
 
-    await produce(topic, first);
+    await kafka.produce(topic, first);
     const a = start(workerArgs(topic, 'g-share', ck, outA, '300ms'));
     await waitFor(async () => (await leaseOwners(ck)).length === PARTITIONS, 'the first worker to claim every partition', [a]);
     // the second worker joins mid-stream: the group rebalances, half the partitions (and their
     // open windows) move to it
     const b = start(workerArgs(topic, 'g-share', ck, outB, '300ms'));
     await waitFor(async () => ownedBy(await leaseOwners(ck), b) === PARTITIONS / 2, 'the second worker to claim half the partitions', [a, b]);
-    await produce(topic, rest);
+    await kafka.produce(topic, rest);
     await waitFor(async () => (await committed(topic, 'g-share')).every((o) => o === PER_PARTITION + 1), 'every record committed', [a, b]);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
@@ -165,20 +148,11 @@ describe('two workers in one consumer group', () => {
   });
 
   it('drains on a rebalance: partitions move with the state of a checkpoint taken for the handover', async () => {
-    const topic = await kafka.createTopic({ partitions: PARTITIONS });
-    const half = PER_PARTITION / 2;
-    const first = Array.from({ length: PARTITIONS }, (_, p) => partitionEvents(p, 0, half));
-    const rest = Array.from({ length: PARTITIONS }, (_, p) => [...partitionEvents(p, half, PER_PARTITION), SENTINEL(p)]);
-    const expected = await reference(
-      first.map((values, p) => [...values, ...(rest[p] ?? [])]),
-      'drain',
-    );
-    const ck = join(dir, 'drain.ck');
-    const [outA, outB] = [join(dir, 'drain.a.jsonl'), join(dir, 'drain.b.jsonl')];
+    const { topic, first, rest, expected, ck, outA, outB } = await twoWorkers('drain');
     // no periodic checkpoints: only the rebalance's (and the stop's) can carry state over
     const a = start(workerArgs(topic, 'g-drain', ck, outA, '1h'));
     await waitFor(async () => (await leaseOwners(ck)).length === PARTITIONS, 'the first worker to claim every partition', [a]);
-    await produce(topic, first);
+    await kafka.produce(topic, first);
     let seen = -1;
     await waitFor(
       async () => {
@@ -192,7 +166,7 @@ describe('two workers in one consumer group', () => {
     );
     const b = start(workerArgs(topic, 'g-drain', ck, outB, '1h'));
     await waitFor(async () => ownedBy(await leaseOwners(ck), b) === PARTITIONS / 2, 'the second worker to claim half the partitions', [a, b]);
-    await produce(topic, rest);
+    await kafka.produce(topic, rest);
     await waitFor(async () => new Set([...(await resultLines(outA)), ...(await resultLines(outB))]).size >= expected.length, 'every result', [a, b]);
     a.child.kill('SIGTERM');
     b.child.kill('SIGTERM');
@@ -208,16 +182,7 @@ describe('two workers in one consumer group', () => {
   });
 
   it('loses nothing when one worker is killed: the survivor resumes its partitions and re-emits identical results', async () => {
-    const topic = await kafka.createTopic({ partitions: PARTITIONS });
-    const half = PER_PARTITION / 2;
-    const first = Array.from({ length: PARTITIONS }, (_, p) => partitionEvents(p, 0, half));
-    const rest = Array.from({ length: PARTITIONS }, (_, p) => [...partitionEvents(p, half, PER_PARTITION), SENTINEL(p)]);
-    const expected = await reference(
-      first.map((values, p) => [...values, ...(rest[p] ?? [])]),
-      'kill',
-    );
-    const ck = join(dir, 'kill.ck');
-    const [outA, outB] = [join(dir, 'kill.a.jsonl'), join(dir, 'kill.b.jsonl')];
+    const { topic, first, rest, expected, ck, outA, outB } = await twoWorkers('kill');
 
     const a = start(workerArgs(topic, 'g-kill', ck, outA, '300ms'));
     await waitFor(async () => (await leaseOwners(ck)).length === PARTITIONS, 'the first worker to claim every partition', [a]);
@@ -225,11 +190,11 @@ describe('two workers in one consumer group', () => {
     // its partitions over is past its last checkpoint, and must be emitted again by the survivor
     const b = start(workerArgs(topic, 'g-kill', ck, outB, '1h'));
     await waitFor(async () => ownedBy(await leaseOwners(ck), b) === PARTITIONS / 2, 'the second worker to claim half the partitions', [a, b]);
-    await produce(topic, first);
+    await kafka.produce(topic, first);
     await waitFor(async () => (await resultLines(outB)).length > 20, 'results from the second worker', [a, b]);
     b.child.kill('SIGKILL');
     await b.exited;
-    await produce(topic, rest);
+    await kafka.produce(topic, rest);
     await waitFor(async () => (await committed(topic, 'g-kill')).every((o) => o === PER_PARTITION + 1), 'every record committed by the survivor', [a]);
     a.child.kill('SIGTERM');
     expect((await a.exited).code, a.stderr()).toBe(0);

@@ -1,14 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindLoopbackPort } from '../../../src/dev/common/service.js';
 import { parseKafkaUrl } from '../../../src/kafka/endpoint.js';
 import { DEFAULT_MAX_BATCH_BYTES, kafkaRecordEncoder, openKafkaSink } from '../../../src/sinks/kafka/index.js';
 import { RECORD_BATCH_HEADER_BYTES } from '../../../src/sinks/kafka/request-builder.js';
 import { KAFKA_START_TIMEOUT_MS, quietKafka, useKafka } from '../../support/kafka.js';
-import { ROOT, ensureBuilt, expectOneLineError, lines, scratch, sluice, writeJsonl } from '../cli/cli.js';
+import { ensureBuilt, expectOneLineError, lines, scratch, sluice, writeJsonl } from '../cli/cli.js';
+import { startForeground } from './cli-runs.js';
 
 // The Kafka sink against a real broker: the CLI round trip beside the file sink, acknowledgement
 // before `write` resolves, one-line errors for a missing topic, an unreachable broker and an
@@ -57,17 +58,6 @@ async function consume(topic: string, count: number): Promise<Consumed[]> {
     await consumer.disconnect();
   }
   return received;
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 function refusesConnections(port: number): Promise<boolean> {
@@ -142,7 +132,7 @@ describe('Kafka sink (kafka://BROKERS/TOPIC)', () => {
 
   it('fails at start-up with one line when no broker answers', async () => {
     const input = await writeJsonl(join(dir, 'no-broker.jsonl'), [{ page: '/', ts: 1 }]);
-    const port = await freePort();
+    const port = await bindLoopbackPort();
     const line = expectOneLineError(await sluice(aggregate(input, `kafka://127.0.0.1:${port}/results`)), 1);
     expect(line).toMatch(new RegExp(`^sluice: cannot reach Kafka at 127\\.0\\.0\\.1:${port} \\(.*ECONNREFUSED.*\\); is the broker running`));
   });
@@ -166,34 +156,23 @@ describe('Kafka sink (kafka://BROKERS/TOPIC)', () => {
 
 describe('sluice dev kafka', () => {
   it('runs a broker on the given port, prints one line, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
-    const child = spawn(join(ROOT, 'bin', 'sluice'), ['dev', 'kafka', '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const port = await bindLoopbackPort();
+    const dev = await startForeground(['dev', 'kafka', '--port', String(port)]);
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          if (stderr.includes('\n')) resolve();
-        });
-        void exited.then(({ code }) => reject(new Error(`sluice dev kafka exited (${code}) before it was ready: ${stderr}`)));
-      });
-      expect(stderr).toBe(`sluice: Kafka is running at 127.0.0.1:${port} (Ctrl-C stops it)\n`);
+      expect(dev.stderr()).toBe(`sluice: Kafka is running at 127.0.0.1:${port} (Ctrl-C stops it)\n`);
 
       const admin = quietKafka(`127.0.0.1:${port}`).admin();
       await admin.connect();
       const cluster = await admin.describeCluster().finally(() => admin.disconnect());
       expect(cluster.brokers.map((b) => `${b.host}:${b.port}`)).toEqual([`127.0.0.1:${port}`]);
 
-      child.kill('SIGTERM');
-      expect(await exited).toEqual({ code: 0, signal: null });
-      expect(stdout).toBe('');
-      expect(lines(stderr)).toHaveLength(1);
+      dev.child.kill('SIGTERM');
+      expect(await dev.exited).toEqual({ code: 0, signal: null });
+      expect(dev.stdout()).toBe('');
+      expect(lines(dev.stderr())).toHaveLength(1);
       expect(await refusesConnections(port)).toBe(true);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL');
     }
   }, KAFKA_START_TIMEOUT_MS);
 });

@@ -2,10 +2,11 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKafka } from '../../support/kafka.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
-import { sleep, start as startSluice, type Running } from '../recovery/recovery.js';
+import { sleep, type Running } from '../recovery/recovery.js';
+import { useCliRuns } from './cli-runs.js';
 
 // The Kafka source on a real broker: a consumer group whose partitions are pipelines, resuming
 // from checkpoints, committing only checkpointed offsets.
@@ -18,19 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Every CLI started here; a test that fails half-way must not leave one running. */
-const started: Running[] = [];
-const start = (args: readonly string[]): Running => {
-  const run = startSluice(args);
-  started.push(run);
-  return run;
-};
-afterEach(async () => {
-  for (const run of started.splice(0)) {
-    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
-    await run.exited;
-  }
-});
+const start = useCliRuns();
 
 const PARTITIONS = 3;
 const PER_PARTITION = 3000;
@@ -45,20 +34,6 @@ function partitionEvents(p: number, from = 0, to = PER_PARTITION): string[] {
   const out: string[] = [];
   for (let i = from; i < to; i++) out.push(JSON.stringify({ k: `k${p}.${(i * 7) % 11}`, t: 1_800_000_000_000 + i * 50 - ((i * 13) % 5) * 400 + p, v: i % 97 }));
   return out;
-}
-
-async function produce(topic: string, byPartition: readonly (readonly string[])[]): Promise<void> {
-  const producer = kafka.client().producer();
-  await producer.connect();
-  try {
-    for (const [partition, values] of byPartition.entries()) {
-      for (let i = 0; i < values.length; i += 500) {
-        await producer.send({ topic, messages: values.slice(i, i + 500).map((value) => ({ partition, value })) });
-      }
-    }
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 const AGG = ['--key', 'k', '--time', 't', '--window', 'tumbling:10s', '--agg', 'count,sum:v', '--max-out-of-orderness', '3s'];
@@ -125,7 +100,7 @@ describe('kafka source', () => {
   it('reads every partition of the group and gives the results of the same events read from files', async () => {
     const topic = await kafka.createTopic({ partitions: PARTITIONS });
     const events = Array.from({ length: PARTITIONS }, (_, p) => [...partitionEvents(p), SENTINEL(p)]);
-    await produce(topic, events);
+    await kafka.produce(topic, events);
     const expected = await fileResults(events, 'all');
     const out = join(dir, 'all.kafka.jsonl');
     const run = start(['aggregate', '--source', `kafka://${kafka.bootstrap}/${topic}?group=g-all`, '--sink', `file:${out}`, ...AGG]);
@@ -161,7 +136,7 @@ describe('kafka source', () => {
       ...AGG,
     ];
 
-    await produce(topic, first);
+    await kafka.produce(topic, first);
     const one = start(args);
     await waitFor(async () => [...(await committed(topic, 'g-resume')).values()].every((o) => Number(o) >= half), 'the first half committed', one);
     one.child.kill('SIGTERM');
@@ -173,7 +148,7 @@ describe('kafka source', () => {
       expect(offsets.get(p)).toBe(String(Number(saved.get(p)) + 1));
     }
 
-    await produce(topic, rest);
+    await kafka.produce(topic, rest);
     const two = start(args);
     await waitFor(async () => (await resultLines(out)).length >= expected.length, 'the rest', two);
     two.child.kill('SIGTERM');
@@ -207,13 +182,13 @@ describe('kafka source', () => {
       '300ms',
       ...AGG,
     ];
-    await produce(topic, before);
+    await kafka.produce(topic, before);
     const one = start(args);
     await waitFor(async () => (await checkpointedOffsets(ck, topic)).size === PARTITIONS, 'a checkpoint of every partition', one);
     one.child.kill('SIGKILL');
     await one.exited;
     // the rest arrives while no worker runs; the restart must pick up exactly where it was
-    await produce(topic, after);
+    await kafka.produce(topic, after);
     const two = start(args);
     await sleep(500);
     // done when every record (the sentinel too) is covered by a checkpoint the group committed
@@ -230,7 +205,7 @@ describe('kafka source', () => {
     const topic = await kafka.createTopic({ partitions: 1 });
     const good = partitionEvents(0, 0, 200);
     const values = [...good.slice(0, 100), 'not json', JSON.stringify({ k: 'a' }), JSON.stringify({ k: 'big', t: 1_800_000_000_000, pad: 'x'.repeat(3000) }), ...good.slice(100), SENTINEL(0)];
-    await produce(topic, [values]);
+    await kafka.produce(topic, [values]);
     const out = join(dir, 'poison.jsonl');
     const dead = join(dir, 'poison.dead.jsonl');
     const run = start([

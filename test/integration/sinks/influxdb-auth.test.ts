@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, UserError } from '../../../src/core/errors.js';
+import { ErrorCode, type UserError } from '../../../src/core/errors.js';
 import { openInfluxSink, parseInfluxUrl } from '../../../src/sinks/influxdb/index.js';
 import { useInfluxDB } from '../../support/influxdb.js';
+import { oneLineUserErrorOf } from '../../support/failures.js';
 
 // The InfluxDB sink against a real influxd with authentication on: the v1 API's basic
 // authentication from SLUICE_INFLUXDB_USERNAME / SLUICE_INFLUXDB_PASSWORD, and one-line errors
@@ -14,15 +15,9 @@ const FAST = { retry: { maxRetries: 1, initialDelayMs: 10, maxDelayMs: 20 } };
 const open = (db: string, env: Record<string, string>) => openInfluxSink(parseInfluxUrl(`influxdb://${influx.address}/${db}?api=v1`, '--sink', env), FAST);
 
 async function failureOf(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).code).toBe(ErrorCode.UNWRITABLE_OUTPUT);
-    expect((err as UserError).message).not.toContain('\n');
-    return err as UserError;
-  }
-  throw new Error('expected a failure');
+  const err = await oneLineUserErrorOf(promise);
+  expect(err.code).toBe(ErrorCode.UNWRITABLE_OUTPUT);
+  return err;
 }
 
 describe('InfluxDB sink with authentication (v1 API)', () => {

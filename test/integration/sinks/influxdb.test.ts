@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Sink, WriteResult } from '../../../src/core/connectors.js';
 import type { DeadLetter } from '../../../src/core/context.js';
-import { ErrorCode, UserError } from '../../../src/core/errors.js';
+import { ErrorCode } from '../../../src/core/errors.js';
 import { memorySource } from '../../../src/ingest/memory/index.js';
 import { definePipeline } from '../../../src/pipeline.js';
 import { runPipeline } from '../../../src/runtime/run.js';
@@ -11,6 +11,7 @@ import { count, reduce } from '../../../src/windows/aggregates/index.js';
 import { tumbling } from '../../../src/windows/assigners.js';
 import { useInfluxDB } from '../../support/influxdb.js';
 import { CollectSink } from '../../support/run-memory.js';
+import { oneLineUserErrorOf } from '../../support/failures.js';
 
 // The InfluxDB sink against a real server: Debian's influxd 1.6 through the v1 API, started by
 // the test itself (installed with apt-get on first use). Points are read back with InfluxQL.
@@ -49,17 +50,6 @@ async function points(db: string, measurement = 'sluice'): Promise<Record<string
 async function fieldTypes(db: string, measurement = 'sluice'): Promise<Record<string, unknown>> {
   const [series] = await influx.select(db, `SHOW FIELD KEYS FROM "${measurement}"`);
   return Object.fromEntries((series?.values ?? []).map(([name, type]) => [String(name), type]));
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).not.toContain('\n');
-    return err as UserError;
-  }
-  throw new Error('expected a failure');
 }
 
 const rejectedIds = (out: void | WriteResult): unknown[] => (out === undefined ? [] : out.rejected.map((r) => (r.record as { id: unknown }).id));
@@ -148,7 +138,7 @@ describe('InfluxDB sink on a real influxd (v1 API)', () => {
   });
 
   it('fails to open on an unknown database with one line that says how to create it', async () => {
-    const err = await failureOf(open('no_such_db'));
+    const err = await oneLineUserErrorOf(open('no_such_db'));
     expect(err.code).toBe(ErrorCode.UNWRITABLE_OUTPUT);
     expect(err.message).toBe(
       `InfluxDB database 'no_such_db' does not exist on ${influx.address} (HTTP 404: database not found: "no_such_db"); create it first (CREATE DATABASE "no_such_db")`,
@@ -157,7 +147,7 @@ describe('InfluxDB sink on a real influxd (v1 API)', () => {
 
   it('suggests api=v1 when the v2 API is asked of a 1.x server', async () => {
     const endpoint = parseInfluxUrl(`influxdb://${influx.address}/x?org=o`, '--sink', { SLUICE_INFLUXDB_TOKEN: 't' });
-    expect((await failureOf(openInfluxSink(endpoint, FAST))).message).toMatch(/has no \/api\/v2\/write \(HTTP 404: .*\); an InfluxDB 1\.x server needs \?api=v1$/);
+    expect((await oneLineUserErrorOf(openInfluxSink(endpoint, FAST))).message).toMatch(/has no \/api\/v2\/write \(HTTP 404: .*\); an InfluxDB 1\.x server needs \?api=v1$/);
   });
 
   it('fails to open, after its retries, on a port where nothing listens', async () => {
@@ -169,7 +159,7 @@ describe('InfluxDB sink on a real influxd (v1 API)', () => {
       });
     });
     const endpoint = parseInfluxUrl(`influxdb://127.0.0.1:${port}/x?api=v1`, '--sink', {});
-    expect((await failureOf(openInfluxSink(endpoint, FAST))).message).toBe(
+    expect((await oneLineUserErrorOf(openInfluxSink(endpoint, FAST))).message).toBe(
       `InfluxDB at 127.0.0.1:${port} is unreachable: connect ECONNREFUSED 127.0.0.1:${port} (gave up after 3 attempts); check the host and port, and tls=true for a TLS endpoint`,
     );
   });

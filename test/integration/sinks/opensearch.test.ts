@@ -2,6 +2,7 @@ import { createServer, request, type IncomingHttpHeaders, type Server } from 'no
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WriteResult } from '../../../src/core/connectors.js';
 import { ErrorCode, isUserError } from '../../../src/core/errors.js';
+import { bindLoopbackPort } from '../../../src/dev/common/service.js';
 import { openOpenSearchSink, parseOpenSearchUrl, type OpenSearchSinkOptions } from '../../../src/sinks/opensearch/index.js';
 import { useOpenSearch } from '../../support/opensearch.js';
 import { writeFile } from 'node:fs/promises';
@@ -153,7 +154,7 @@ describe('OpenSearch sink (opensearch://HOST:PORT/INDEX)', () => {
   });
 
   it('fails to open with one line when no cluster answers', async () => {
-    const port = await freePort();
+    const port = await bindLoopbackPort();
     const error = await openOpenSearchSink(parseOpenSearchUrl(`opensearch://127.0.0.1:${port}/results`, '--sink'), FAST).then(
       () => new Error('expected a failure'),
       (err: unknown) => err as Error,
@@ -252,17 +253,6 @@ async function recordingProxy(target: string): Promise<RecordingProxy> {
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** A loopback port nothing listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 describe('OpenSearch sink from the command line', () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, UserError } from '../../../../src/core/errors.js';
+import { ErrorCode } from '../../../../src/core/errors.js';
 import { classifyAwsError, FIREHOSE_MAX_BATCH_RECORDS, FIREHOSE_MAX_RECORD_BYTES, firehoseSinkConfig, parseFirehoseUrl } from '../../../../src/sinks/firehose/index.js';
-
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('expected a UserError');
-}
+import { userErrorOf } from '../../../support/failures.js';
 
 describe('parseFirehoseUrl', () => {
   it('takes the delivery stream, region and packing', () => {
@@ -36,7 +27,7 @@ describe('parseFirehoseUrl', () => {
     ['firehose://s?key=id', "--sink 'firehose://s?key=id': unknown parameter 'key'; use region, pack"],
     ['firehose://s?region=Europe', "--sink 'firehose://s?region=Europe': 'Europe' is not an AWS region name such as eu-west-1"],
   ])('refuses %s with one line naming the flag', (url, message) => {
-    const error = errorOf(() => parseFirehoseUrl(url, '--sink', {}));
+    const error = userErrorOf(() => parseFirehoseUrl(url, '--sink', {}));
     expect(error.code).toBe(ErrorCode.BAD_URL);
     expect(error.message).toBe(message);
   });
@@ -55,11 +46,11 @@ describe('firehoseSinkConfig', () => {
   it('takes the endpoint override from the option or SLUICE_AWS_ENDPOINT', () => {
     expect(firehoseSinkConfig(endpoint, { env: { SLUICE_AWS_ENDPOINT: 'http://127.0.0.1:5000/' } }).client.endpointUrl).toBe('http://127.0.0.1:5000');
     expect(firehoseSinkConfig(endpoint, { env: {} }).client.endpointUrl).toBeUndefined();
-    expect(errorOf(() => firehoseSinkConfig(endpoint, { endpointUrl: '127.0.0.1:5000' })).code).toBe(ErrorCode.BAD_OPTION);
+    expect(userErrorOf(() => firehoseSinkConfig(endpoint, { endpointUrl: '127.0.0.1:5000' })).code).toBe(ErrorCode.BAD_OPTION);
   });
 
   it('refuses sizes that are not whole numbers', () => {
-    expect(errorOf(() => firehoseSinkConfig(endpoint, { env: {}, maxBatchRecords: 0 })).message).toBe('Firehose sink option maxBatchRecords must be a whole number ≥ 1, got 0');
+    expect(userErrorOf(() => firehoseSinkConfig(endpoint, { env: {}, maxBatchRecords: 0 })).message).toBe('Firehose sink option maxBatchRecords must be a whole number ≥ 1, got 0');
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type FirehoseService,
   type FirehoseSinkOptions,
 } from '../../../../src/sinks/firehose/index.js';
+import { failureOf } from '../../../support/failures.js';
 
 // The sink over a fake Firehose service: what each PutRecordBatch call carries, which failures
 // are retried (whole calls, or only the failed records of a partly failed call), what is
@@ -50,15 +51,6 @@ class FakeService implements FirehoseService {
 const results = (n: number): { id: string; count: number }[] => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, count: i }));
 const line = (r: unknown): string => `${JSON.stringify(r)}\n`;
 const sinkOver = (service: FirehoseService, options: FirehoseSinkOptions = FAST): FirehoseSink => new FirehoseSink(firehoseSinkConfig(ENDPOINT, options), service);
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('FirehoseSink', () => {
   it('sends each result as its JSON line with a newline, one Firehose record each', async () => {

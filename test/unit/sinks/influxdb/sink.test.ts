@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WriteResult } from '../../../../src/core/connectors.js';
-import { ErrorCode, UserError } from '../../../../src/core/errors.js';
+import { ErrorCode, type UserError } from '../../../../src/core/errors.js';
 import {
   classifyNetworkError,
   classifyResponse,
@@ -16,6 +16,7 @@ import {
   type InfluxService,
   type InfluxSinkOptions,
 } from '../../../../src/sinks/influxdb/index.js';
+import { oneLineUserErrorOf } from '../../../support/failures.js';
 
 // The sink over a fake service: the requests it makes, which answers it retries, how it finds the
 // lines InfluxDB refused, and which answers end the run with one line. The fake answers as
@@ -70,17 +71,6 @@ class FakeInflux implements InfluxService {
 
 const result = (key: string, count: number | string, revision = 0): Record<string, unknown> => ({ id: `id-${key}`, key: { page: key }, windowStart: 60_000, windowEnd: 120_000, revision, count });
 const sinkOver = (service: InfluxService, options: InfluxSinkOptions = FAST, endpoint = V1): InfluxSink => new InfluxSink(influxSinkConfig(endpoint, options), service);
-
-async function failureOf(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).not.toContain('\n');
-    return err as UserError;
-  }
-  throw new Error('expected a failure');
-}
 
 const rejectedKeys = (out: void | WriteResult): string[] => (out === undefined ? [] : out.rejected.map((r) => String((r.record as { key: { page: string } }).key.page)));
 
@@ -214,18 +204,18 @@ describe('InfluxSink retries', () => {
   it('gives up on an unreachable server with one line, and fails every later write the same way', async () => {
     const service = new FakeInflux([NO_CONTENT, refused(), refused(), refused()]);
     const sink = sinkOver(service, FAST, V2);
-    const err = await failureOf(sink.write([result('/a', 1)]));
+    const err = await oneLineUserErrorOf(sink.write([result('/a', 1)]));
     expect(err.code).toBe(ErrorCode.UNWRITABLE_OUTPUT);
     expect(err.message).toBe(
       'InfluxDB at influx.internal:8086 is unreachable: connect ECONNREFUSED 10.0.0.9:8086 (gave up after 3 attempts); check the host and port, and tls=true for a TLS endpoint',
     );
-    expect(await failureOf(sink.write([result('/b', 1)]))).toBe(err);
+    expect(await oneLineUserErrorOf(sink.write([result('/b', 1)]))).toBe(err);
     expect(service.requests).toHaveLength(4);
   });
 
   it('gives up on a server that keeps failing, naming the last answer', async () => {
     const service = new FakeInflux([NO_CONTENT, answer(500, '{"error":"timeout"}'), answer(500, '{"error":"timeout"}'), answer(503, '{"error":"engine: cache-max-memory-size exceeded"}')]);
-    const err = await failureOf(sinkOver(service).write([result('/a', 1)]));
+    const err = await oneLineUserErrorOf(sinkOver(service).write([result('/a', 1)]));
     expect(err.message).toBe('InfluxDB at 127.0.0.1:8086 kept failing: HTTP 503: engine: cache-max-memory-size exceeded (gave up after 3 attempts)');
   });
 
@@ -233,14 +223,14 @@ describe('InfluxSink retries', () => {
     const untrusted = new TypeError('fetch failed', { cause: Object.assign(new Error('self-signed certificate'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }) });
     const service = new FakeInflux([untrusted]);
     const tls = parseInfluxUrl('influxdb://influx.internal:8086/metrics?org=acme&tls=true', '--sink', { SLUICE_INFLUXDB_TOKEN: TOKEN });
-    const err = await failureOf(sinkOver(service, FAST, tls).open());
+    const err = await oneLineUserErrorOf(sinkOver(service, FAST, tls).open());
     expect(err.message).toMatch(/^InfluxDB at influx.internal:8086: TLS failed: self-signed certificate; check the certificate/);
     expect(service.requests).toHaveLength(1);
   });
 });
 
 describe('InfluxSink one-line errors', () => {
-  const openWith = (response: InfluxResponse, endpoint = V2): Promise<UserError> => failureOf(sinkOver(new FakeInflux([response]), FAST, endpoint).open());
+  const openWith = (response: InfluxResponse, endpoint = V2): Promise<UserError> => oneLineUserErrorOf(sinkOver(new FakeInflux([response]), FAST, endpoint).open());
 
   it('a missing database (v1) says how to create it', async () => {
     const err = await openWith(answer(404, '{"error":"database not found: \\"sluice\\""}'), V1);
@@ -273,8 +263,8 @@ describe('InfluxSink one-line errors', () => {
   it('fails a write for an answer no resend can fix, and sends nothing more', async () => {
     const service = new FakeInflux([NO_CONTENT, answer(400, '{"error":"database is required"}')]);
     const sink = sinkOver(service);
-    expect((await failureOf(sink.write([result('/a', 1)]))).message).toBe('InfluxDB at 127.0.0.1:8086 refused the write (HTTP 400: database is required)');
-    await failureOf(sink.write([result('/b', 1)]));
+    expect((await oneLineUserErrorOf(sink.write([result('/a', 1)]))).message).toBe('InfluxDB at 127.0.0.1:8086 refused the write (HTTP 400: database is required)');
+    await oneLineUserErrorOf(sink.write([result('/b', 1)]));
     expect(service.requests).toHaveLength(2);
   });
 });

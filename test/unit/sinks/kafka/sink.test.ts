@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isUserError } from '../../../../src/core/errors.js';
 import { parseKafkaUrl } from '../../../../src/kafka/endpoint.js';
 import { classifyKafkaError, KafkaSink, kafkaSinkConfig, type KafkaMessage, type KafkaProducerService, type KafkaSinkOptions } from '../../../../src/sinks/kafka/index.js';
+import { failureOf } from '../../../support/failures.js';
 
 // The sink over a fake producer service: what is sent per write, which failures are retried,
 // and which end the run with one line. Errors are kafkajs's own classes, shaped as kafkajs
@@ -39,15 +40,6 @@ class FakeService implements KafkaProducerService {
 
 const results = (pages: string[]): object[] => pages.map((page, i) => ({ id: `id-${i}`, key: { page }, count: i }));
 const sinkOver = (service: KafkaProducerService, options: KafkaSinkOptions = FAST): KafkaSink => new KafkaSink(kafkaSinkConfig(ENDPOINT, options), service);
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('KafkaSink', () => {
   it('sends a write as requests split by count, in order, keyed by the key field', async () => {

@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, UserError } from '../../../../src/core/errors.js';
+import { ErrorCode, type UserError } from '../../../../src/core/errors.js';
 import { compileIndexName, parseOpenSearchUrl } from '../../../../src/sinks/opensearch/index.js';
+import { userErrorOf } from '../../../support/failures.js';
 
 function failure(run: () => unknown): UserError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).code).toBe(ErrorCode.BAD_URL);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError');
+  const err = userErrorOf(run);
+  expect(err.code).toBe(ErrorCode.BAD_URL);
+  return err;
 }
 
 const NO_ENV = {};

@@ -11,6 +11,7 @@ import {
   type OpenSearchSinkOptions,
 } from '../../../../src/sinks/opensearch/index.js';
 import { bulkItems } from '../../../../src/sinks/opensearch/service.js';
+import { failureOf } from '../../../support/failures.js';
 
 // The sink over a fake service: how writes become _bulk requests (sized by bytes), which items
 // and which failed requests are sent again, what becomes a rejection for the dead-letter output,
@@ -76,15 +77,6 @@ const item = (status: number, type?: string, reason = type ?? ''): BulkItemResul
 const httpError = (status: number, type = 'error', reason = `HTTP ${status}`): OpenSearchRequestError =>
   new OpenSearchRequestError('response', `${status} ${type}: ${reason}`, { status, detail: { type, reason } });
 const refused = (): OpenSearchRequestError => new OpenSearchRequestError('connection', 'connect ECONNREFUSED 127.0.0.1:9');
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('OpenSearchSink: requests', () => {
   it('sends a write as _bulk requests sized by bytes, in order, with _id = the result id', async () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, UserError } from '../../../../src/core/errors.js';
+import { ErrorCode } from '../../../../src/core/errors.js';
 import { parseTimestreamUrl, TIMESTREAM_MAX_BATCH_RECORDS, timestreamSinkConfig } from '../../../../src/sinks/timestream/index.js';
-
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error('expected a UserError');
-}
+import { userErrorOf } from '../../../support/failures.js';
 
 describe('parseTimestreamUrl', () => {
   it('takes database, table, region and a mapping', () => {
@@ -35,7 +26,7 @@ describe('parseTimestreamUrl', () => {
     ['timestream://metrics/views?measures=a,a', "--sink 'timestream://metrics/views?measures=a,a': measure 'a' is named twice"],
     ['timestream://metrics/views?region=moon', "--sink 'timestream://metrics/views?region=moon': 'moon' is not an AWS region name such as eu-west-1"],
   ])('refuses %s with one line naming the flag', (url, message) => {
-    const error = errorOf(() => parseTimestreamUrl(url, '--sink', {}));
+    const error = userErrorOf(() => parseTimestreamUrl(url, '--sink', {}));
     expect(error.code).toBe(ErrorCode.BAD_URL);
     expect(error.message).toBe(message);
   });
@@ -51,7 +42,7 @@ describe('timestreamSinkConfig', () => {
   });
 
   it('refuses a bad mapping in the options with one line', () => {
-    const error = errorOf(() => timestreamSinkConfig(endpoint, { env: {}, mapping: { dimensions: ['key..page'] } }));
+    const error = userErrorOf(() => timestreamSinkConfig(endpoint, { env: {}, mapping: { dimensions: ['key..page'] } }));
     expect(error.code).toBe(ErrorCode.BAD_OPTION);
     expect(error.message).toBe("Timestream sink mapping: dimension 'key..page' is not a field name or dotted path");
   });

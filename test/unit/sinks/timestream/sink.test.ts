@@ -9,6 +9,7 @@ import {
   type TimestreamSinkOptions,
   type WriteRequest,
 } from '../../../../src/sinks/timestream/index.js';
+import { failureOf } from '../../../support/failures.js';
 
 // The sink over a fake Timestream service: RejectedRecords become rejections of the right
 // results with Timestream's reason, passing failures are retried, the rest end the run with one
@@ -42,15 +43,6 @@ class FakeService implements TimestreamService {
 
 const results = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, key: { page: `/p${i}` }, windowStart: 0, windowEnd: 60_000 * (i + 1), revision: 0, count: i }));
 const sinkOver = (service: TimestreamService, options: TimestreamSinkOptions = FAST): TimestreamSink => new TimestreamSink(timestreamSinkConfig(ENDPOINT, options), service);
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 const OUTSIDE = 'The record timestamp is outside the time range [2026-11-22T00:00:00Z, 2026-11-22T06:15:00Z) of the data ingestion window.';
 
