@@ -7,6 +7,8 @@ import { devCommand } from './dev.js';
 import { recordCommand } from './record.js';
 import { dlqCommand } from './dlq.js';
 import { replayCommand } from './replay.js';
+import { sizeCommand } from './size.js';
+import { loadtestCommand } from './loadtest.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
@@ -29,6 +31,8 @@ export function buildProgram(io: CliIo): Command {
   recordCommand(program, io);
   replayCommand(program, io);
   dlqCommand(program, io);
+  sizeCommand(program, io);
+  loadtestCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
