@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../core/errors.js';
 import { aggregateCommand } from './aggregate.js';
 import { runCommand } from './run-module.js';
+import { startCommand } from './start.js';
 import { demoCommand } from './demo.js';
 import { devCommand } from './dev.js';
 import { recordCommand } from './record.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   demoCommand(program, io);
   aggregateCommand(program, io);
   runCommand(program, io);
+  startCommand(program, io);
   devCommand(program, io);
   recordCommand(program, io);
   replayCommand(program, io);

@@ -1,4 +1,4 @@
-import { asyncScheduler, finalize, map, mergeAll, Observable, Subject, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, finalize, map, mergeAll, Observable, Subject, tap, type SchedulerLike } from 'rxjs';
 import type { AssignmentListener, PartitionReader, Sink, Source } from '../core/connectors.js';
 import type { Element } from '../core/elements.js';
 import type { Envelope, Position } from '../core/envelope.js';
@@ -56,7 +56,7 @@ export interface RunOptions {
   readonly view?: (view: RunView) => void;
 }
 
-/** A live look at a running pipeline, for dashboards such as `sluice demo`'s. */
+/** A live look at a running pipeline, for dashboards such as `sluice demo`'s and the ops endpoints. */
 export interface RunView {
   counters(): Record<string, number>;
   /** Output watermark (−∞ before the first, or without a window). */
@@ -65,6 +65,73 @@ export interface RunView {
   maxEventTime(): number;
   /** Newest durable checkpoint (0: none). */
   lastCheckpoint(): number;
+  /** Window results fired so far (re-firings included), before any operator after the window. */
+  windowsFired(): number;
+  /** The partitions this run reads now (a consumer group's current assignment), by id. */
+  partitions(): PartitionView[];
+  /** How the source's consumer group treats this worker; undefined for sources without one. */
+  membership(): GroupMembership | undefined;
+}
+
+/** One partition as {@link RunView.partitions} shows it. */
+export interface PartitionView {
+  readonly partition: string;
+  /** Records read from it since this run took it. */
+  readonly eventsIn: number;
+  /** The last watermark its operators emitted (−∞ before the first, or without watermarks). */
+  readonly watermark: number;
+  /** When this run took the partition, and when it last read a batch of it (the run's clock). */
+  readonly assignedAt: number;
+  readonly lastReadAt: number | undefined;
+  /** True once it reached the end of its input (bounded sources only). */
+  readonly ended: boolean;
+  /** What its reader knows of the input not read yet; undefined when it cannot tell (files). */
+  readonly backlog: Backlog | undefined;
+}
+
+/** Input a partition has not read yet, as a {@link BacklogReader} reports it. */
+export interface Backlog {
+  /** Records between the last one read and the end of the partition's log; undefined until known. */
+  readonly records: number | undefined;
+  /** Since when (epoch ms) input is fetched and waiting for the pipeline to take it; undefined: none waits. */
+  readonly waitingSince: number | undefined;
+}
+
+/** A {@link PartitionReader} that can tell how much input it has not handed over (Kafka). */
+export interface BacklogReader extends PartitionReader {
+  backlog(): Backlog;
+}
+
+/** Implemented by sources read through a consumer group (Kafka), for readiness. */
+export interface GroupMembershipSource extends Source {
+  membership(): GroupMembership;
+}
+
+/** Where this worker stands in its consumer group. */
+export interface GroupMembership {
+  /** True once the group gave this worker an assignment (which may be empty). */
+  readonly joined: boolean;
+  /** Partitions in the group's latest assignment to this worker. */
+  readonly assigned: number;
+  /** Partitions of the topic (0: not known). */
+  readonly topicPartitions: number;
+}
+
+function hasBacklog(reader: PartitionReader): reader is BacklogReader {
+  return typeof (reader as Partial<BacklogReader>).backlog === 'function';
+}
+
+function hasMembership(source: Source): source is GroupMembershipSource {
+  return typeof (source as Partial<GroupMembershipSource>).membership === 'function';
+}
+
+/** What the run's view keeps per partition: updated per batch, read only when someone looks. */
+interface PartitionTrack {
+  readonly reader: PartitionReader;
+  readonly assignedAt: number;
+  eventsIn: number;
+  watermark: number;
+  lastReadAt: number | undefined;
 }
 
 export interface RunSummary {
@@ -104,6 +171,8 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   }
 
   const inputs = new Map<string, PartitionInput>();
+  const tracks = new Map<string, PartitionTrack>();
+  let windowsFired = 0;
   const inFlight = new Map<string, number>();
   /** Completes when a partition's chain has delivered everything (after a stop or its end). */
   const drained = new Map<string, Promise<void>>();
@@ -175,6 +244,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     const chainFor = (reader: PartitionReader): Observable<readonly [string, Element<unknown>]> => {
       const partition = reader.partition;
       const ctx = makeContext(partition);
+      const track: PartitionTrack = { reader, assignedAt: scheduler.now(), eventsIn: 0, watermark: Number.NEGATIVE_INFINITY, lastReadAt: undefined };
       const input = new PartitionInput(
         reader,
         {
@@ -183,12 +253,15 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
           onBatch: (n) => {
             counters.inc(Counter.EVENTS_IN, n);
             inFlight.set(partition, (inFlight.get(partition) ?? 0) + 1);
+            track.eventsIn += n;
+            track.lastReadAt = scheduler.now();
           },
           afterBatch: (n) => coordinator?.recordsRead(n),
         },
         coordinator?.positionOf(partition) ?? null,
       );
       inputs.set(partition, input);
+      tracks.set(partition, track);
       let chain: Observable<Element<unknown>> = input.elements();
       definition.before.forEach((op, i) => {
         chain = chain.pipe(op(withState(ctx, stateOf(partition, `before.${i}`))));
@@ -196,7 +269,10 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       let settle!: () => void;
       drained.set(partition, new Promise<void>((resolve) => (settle = resolve)));
       return chain.pipe(
-        map((element) => [partition, element] as const),
+        map((element) => {
+          if (element.kind === 'watermark') track.watermark = element.time;
+          return [partition, element] as const;
+        }),
         finalize(() => settle()),
       );
     };
@@ -268,7 +344,11 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
           emit = hooks.emit;
         },
         beforeComplete: finalCheckpoint,
-      });
+      }).pipe(
+        tap((element) => {
+          if (element.kind === 'batch') windowsFired += element.events.length;
+        }),
+      );
     }
     definition.after.forEach((op, i) => {
       output = output.pipe(op(withState(sharedContext, coordinator?.sharedState(`after.${i}`) ?? NO_STATE)));
@@ -306,6 +386,18 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
       watermark: () => stage?.watermark ?? Number.NEGATIVE_INFINITY,
       maxEventTime: () => stage?.maxEventTime ?? Number.NEGATIVE_INFINITY,
       lastCheckpoint: () => coordinator?.lastCompleted ?? 0,
+      windowsFired: () => windowsFired,
+      partitions: () =>
+        [...tracks.entries()].map(([partition, track]) => ({
+          partition,
+          eventsIn: track.eventsIn,
+          watermark: track.watermark,
+          assignedAt: track.assignedAt,
+          lastReadAt: track.lastReadAt,
+          ended: inputs.get(partition)?.ended ?? false,
+          backlog: hasBacklog(track.reader) ? track.reader.backlog() : undefined,
+        })),
+      membership: () => (hasMembership(options.source) ? options.source.membership() : undefined),
     });
 
     /** Assignment changes, one at a time and never while a checkpoint is in flight. */
@@ -353,6 +445,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
           for (const input of leaving) {
             await drained.get(input.partition);
             inputs.delete(input.partition);
+            tracks.delete(input.partition);
             drained.delete(input.partition);
             aligner?.forget(input.partition);
             if (stage !== undefined) emit?.(stage.removePartition(input.partition));

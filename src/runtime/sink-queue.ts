@@ -1,5 +1,36 @@
 import type { Sink, SinkRejection } from '../core/connectors.js';
 
+/** One write a run made to a sink, as {@link observeSinkWrites} reports it. */
+export interface SinkWrite {
+  /** Records in the write. */
+  readonly records: number;
+  /** Of those, records the sink refused for good (they go to the dead-letter output). */
+  readonly rejected: number;
+  /** How long the sink took to acknowledge them (retries included), in milliseconds. */
+  readonly ms: number;
+  /** False when the write failed, which fails the run. */
+  readonly ok: boolean;
+}
+
+type WriteObserver = (write: SinkWrite) => void;
+
+/** Observers by sink: the queue is made inside the runtime, the metrics live outside it. */
+const observers = new WeakMap<object, Set<WriteObserver>>();
+
+/**
+ * Calls `observer` after every write a run's queue makes to `sink` — the one place every sink's
+ * latency can be measured the same way. Returns the function that stops observing.
+ *
+ * @example const stop = observeSinkWrites(sink, ({ ms }) => histogram.observe(ms / 1000));
+ * @see SinkQueue
+ */
+export function observeSinkWrites(sink: Sink<never> | Sink<unknown>, observer: WriteObserver): () => void {
+  const set = observers.get(sink) ?? new Set<WriteObserver>();
+  observers.set(sink, set);
+  set.add(observer);
+  return () => set.delete(observer);
+}
+
 /**
  * Feeds one sink: records pushed while a write is in flight are coalesced into the next write
  * (up to `maxBatch`), writes never overlap, and `pending` counts what is not yet acknowledged
@@ -54,6 +85,28 @@ export class SinkQueue<T> {
     return this.failed ? this.failure : undefined;
   }
 
+  /**
+   * One write, timed for its observers. Wall-clock (not the run's scheduler): this measures the
+   * service, and nothing a result depends on reads it.
+   */
+  private async timed(chunk: T[]): ReturnType<Sink<T>['write']> {
+    const watching = observers.get(this.sink);
+    if (watching === undefined || watching.size === 0) return this.sink.write(chunk);
+    const records = chunk.length;
+    const started = performance.now();
+    let ok = false;
+    let rejected = 0;
+    try {
+      const result = await this.sink.write(chunk);
+      ok = true;
+      rejected = result?.rejected.length ?? 0;
+      return result;
+    } finally {
+      const write: SinkWrite = { records, rejected, ms: performance.now() - started, ok };
+      for (const observer of watching) observer(write);
+    }
+  }
+
   private async pump(): Promise<void> {
     try {
       while (this.buffer.length > 0) {
@@ -61,7 +114,7 @@ export class SinkQueue<T> {
         const size = Math.min(this.maxBatch, mark === undefined ? Number.POSITIVE_INFINITY : mark.at - this.written);
         const chunk = this.buffer.length <= size ? this.buffer : this.buffer.slice(0, size);
         this.buffer = chunk === this.buffer ? [] : this.buffer.slice(size);
-        const result = await this.sink.write(chunk);
+        const result = await this.timed(chunk);
         if (result !== undefined && result.rejected.length > 0) this.onRejected(result.rejected);
         this.pending -= chunk.length;
         this.written += chunk.length;

@@ -27,6 +27,9 @@ class KafkaSource implements Source {
   private failure: unknown;
   /** The checkpoint taken for a rebalance in progress. */
   private drain: Promise<void> | undefined;
+  /** The group's latest assignment to this member (undefined: none yet), and the topic's size. */
+  private assignment: readonly number[] | undefined;
+  private topicPartitions = 0;
 
   constructor(private readonly endpoint: KafkaEndpoint) {
     this.description = endpoint.url;
@@ -35,8 +38,16 @@ class KafkaSource implements Source {
 
   /** Connects and checks the topic; partitions arrive later, from the group, through `listen`. */
   async open(): Promise<PartitionReader[]> {
-    await this.service.connect();
+    this.topicPartitions = await this.service.connect();
     return [];
+  }
+
+  /**
+   * Where this member stands in the group, for readiness: whether the group has given it an
+   * assignment yet (an empty one, too: more members than partitions), and of how many partitions.
+   */
+  membership(): { readonly joined: boolean; readonly assigned: number; readonly topicPartitions: number } {
+    return { joined: this.assignment !== undefined, assigned: this.assignment?.length ?? 0, topicPartitions: this.topicPartitions };
   }
 
   listen(listener: AssignmentListener): void {
@@ -45,7 +56,7 @@ class KafkaSource implements Source {
       .run({
         assigned: (partitions) => this.assigned(partitions),
         rebalancing: () => this.rebalancing(),
-        batch: (partition, records) => this.batch(partition, records),
+        batch: (partition, records, highWatermark) => this.batch(partition, records, highWatermark),
         crashed: (err) => this.crash(err),
       })
       .catch((err: unknown) => this.crash(err));
@@ -64,6 +75,7 @@ class KafkaSource implements Source {
   private assigned(partitions: readonly number[]): void {
     const listener = this.listener;
     if (listener === undefined) return;
+    this.assignment = [...partitions];
     this.service.pause(partitions.filter((p) => !this.readers.has(p)));
     this.changes = this.changes.then(() => this.reassign(partitions, listener)).catch((err: unknown) => this.crash(err));
   }
@@ -115,14 +127,14 @@ class KafkaSource implements Source {
     this.service.resume(added);
   }
 
-  private async batch(partition: number, records: readonly KafkaRecord[]): Promise<void> {
+  private async batch(partition: number, records: readonly KafkaRecord[], highWatermark: string): Promise<void> {
     let reader = this.readers.get(partition);
     if (reader === undefined) {
       await this.changes;
       reader = this.readers.get(partition);
     }
     // a batch for a partition this member no longer reads is dropped: its new owner reads it
-    if (reader !== undefined) await reader.offer(records);
+    if (reader !== undefined) await reader.offer(records, highWatermark);
   }
 
   private crash(err: unknown): void {

@@ -20,7 +20,9 @@ export class KafkaPartitionReader implements PartitionReader {
   readonly partition: string;
   /** Offset of the next record the pipeline has not seen. */
   private next: bigint;
-  private queue: { readonly records: readonly KafkaRecord[]; readonly taken: () => void }[] = [];
+  private queue: { readonly records: readonly KafkaRecord[]; readonly taken: () => void; readonly at: number }[] = [];
+  /** The partition's high watermark in the latest fetch: the offset its next record will get. */
+  private logEnd: bigint | undefined;
   private waiting: { resolve: (value: Envelope<Raw>[] | null) => void; reject: (err: unknown) => void } | undefined;
   private closed = false;
   private failure: { error: unknown } | undefined;
@@ -31,18 +33,41 @@ export class KafkaPartitionReader implements PartitionReader {
     /** Offset to start from (after a checkpoint's position), or undefined: whatever comes first. */
     startOffset: bigint | undefined,
     private readonly commitOffset: (offset: string) => Promise<void>,
+    /** Wall clock for {@link backlog}'s `waitingSince`. */
+    private readonly now: () => number = Date.now,
   ) {
     this.partition = `${topic}/${kafkaPartition}`;
     this.next = startOffset ?? -1n;
   }
 
-  /** Hands a fetched batch over; resolves once `read` has taken it (or the reader closed). */
-  offer(records: readonly KafkaRecord[]): Promise<void> {
+  /**
+   * Hands a fetched batch over; resolves once `read` has taken it (or the reader closed).
+   * `highWatermark` is the fetch's (the offset of the partition's next record), for {@link backlog}.
+   */
+  offer(records: readonly KafkaRecord[], highWatermark?: string): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (highWatermark !== undefined && /^\d+$/.test(highWatermark)) {
+      const end = BigInt(highWatermark);
+      if (this.logEnd === undefined || end > this.logEnd) this.logEnd = end;
+    }
     return new Promise((taken) => {
-      this.queue.push({ records, taken });
+      this.queue.push({ records, taken, at: this.now() });
       this.deliver();
     });
+  }
+
+  /**
+   * The consumer lag of this partition as of its latest fetch — records between the last one
+   * read and the high watermark, fetched or not (undefined before the first fetch) — and since
+   * when a fetched batch has been waiting for the pipeline to take it. Costs no request: the high
+   * watermark comes with every fetch. It is only as fresh as the latest non-empty fetch, and a
+   * transaction marker at the end of the log counts as one record.
+   */
+  backlog(): { readonly records: number | undefined; readonly waitingSince: number | undefined } {
+    const first = this.queue[0];
+    const from = this.next >= 0n ? this.next : first?.records[0] === undefined ? undefined : BigInt(first.records[0].offset);
+    const records = this.logEnd === undefined || from === undefined ? undefined : this.logEnd > from ? Number(this.logEnd - from) : 0;
+    return { records, waitingSince: first?.at };
   }
 
   read(): Promise<Envelope<Raw>[] | null> {

@@ -17,8 +17,11 @@ export interface ConsumerEvents {
    * are checkpointed; when it is reported from inside a held batch, the member rejoins only then.
    */
   rebalancing(): Promise<void>;
-  /** A fetched batch of one partition; resolves when the pipeline has taken it. */
-  batch(partition: number, records: readonly KafkaRecord[]): Promise<void>;
+  /**
+   * A fetched batch of one partition; resolves when the pipeline has taken it. `highWatermark` is
+   * the partition's (the offset its next record will get), which gives the lag for free.
+   */
+  batch(partition: number, records: readonly KafkaRecord[], highWatermark: string): Promise<void>;
   /** The consumer failed for good. */
   crashed(err: unknown): void;
 }
@@ -131,7 +134,7 @@ export class KafkaConsumerService {
       value: m.value,
       meta: { key: textOf(m.key), headers: headersOf(m.headers), timestamp: Number(m.timestamp) },
     }));
-    const taken = events.batch(batch.partition, records);
+    const taken = events.batch(batch.partition, records, batch.highWatermark);
     // Waiting for a busy pipeline must not look like a dead member: heartbeat meanwhile.
     let done = false;
     void taken.then(() => (done = true));
