@@ -141,7 +141,7 @@ describe('sluice run', () => {
     const path = join(dir, 'no-such-pipeline.ts');
     const line = expectOneLineError(await sluice(['run', path]), 1);
     expect(line).toBe(
-      `sluice: cannot read pipeline module '${path}': no such file (built-in pipelines: clickstream, clickstream-sessions, telemetry, telemetry-braking)`,
+      `sluice: cannot read pipeline module '${path}': no such file (built-in pipelines: clickstream, clickstream-sessions, clickstream-purchases, telemetry, telemetry-braking, telemetry-anomalies)`,
     );
   });
 
