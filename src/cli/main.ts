@@ -10,6 +10,8 @@ import { dlqCommand } from './dlq.js';
 import { replayCommand } from './replay.js';
 import { sizeCommand } from './size.js';
 import { loadtestCommand } from './loadtest.js';
+import { diffCommand, DiffMismatch } from './diff.js';
+import { backfillCommand } from './backfill.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
@@ -35,6 +37,8 @@ export function buildProgram(io: CliIo): Command {
   dlqCommand(program, io);
   sizeCommand(program, io);
   loadtestCommand(program, io);
+  backfillCommand(program, io);
+  diffCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
@@ -53,6 +57,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.OK;
   } catch (err) {
+    // sluice diff printed its report; differences are its answer, not an error
+    if (err instanceof DiffMismatch) return EXIT.FAILED;
     if (err instanceof CommanderError) {
       // commander already printed its one-line message (or help/version)
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;

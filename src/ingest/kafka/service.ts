@@ -183,3 +183,82 @@ function headersOf(headers: IHeaders | undefined): Record<string, string> {
   }
   return out ?? NO_HEADERS;
 }
+
+/** A partition's bounded range for a backfill: offsets `[from, to)`. */
+export interface OffsetRange {
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * A time-range reader of one topic for backfills: offsets for times through the admin API, then a
+ * consumer of a group of its own (kafkajs has no manual assignment) that seeks every partition to
+ * its start and hands batches over like {@link KafkaConsumerService}. Commits nothing.
+ */
+export class KafkaRangeService {
+  private readonly consumer: Consumer;
+
+  constructor(private readonly endpoint: KafkaEndpoint) {
+    this.consumer = kafkaClient(endpoint).consumer({ groupId: endpoint.group ?? 'sluice-backfill', sessionTimeout: endpoint.sessionTimeoutMs, heartbeatInterval: HEARTBEAT_MS, allowAutoTopicCreation: false });
+  }
+
+  /** Each partition's offsets for `[start, end)`: null ends are the log's start and end. */
+  async ranges(start: number | null, end: number | null): Promise<OffsetRange[]> {
+    const admin = kafkaClient(this.endpoint).admin();
+    try {
+      await admin.connect();
+      const bounds = await admin.fetchTopicOffsets(this.endpoint.topic);
+      // a time past the last record gives -1: the log end
+      const at = async (time: number | null, fallback: 'low' | 'high'): Promise<Map<number, string>> => {
+        const found = time === null ? [] : await admin.fetchTopicOffsetsByTimestamp(this.endpoint.topic, time);
+        const byPartition = new Map(found.map((p) => [p.partition, p.offset]));
+        return new Map(bounds.map((b) => {
+          const offset = byPartition.get(b.partition);
+          return [b.partition, offset === undefined || offset === '-1' ? (time === null && fallback === 'low' ? b.low : b.high) : offset];
+        }));
+      };
+      const from = await at(start, 'low');
+      const to = await at(end, 'high');
+      return bounds.map((b) => ({ partition: b.partition, from: from.get(b.partition) ?? b.low, to: to.get(b.partition) ?? b.high })).sort((x, y) => x.partition - y.partition);
+    } catch (err) {
+      throw describeKafkaError(err, this.endpoint);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Reads every partition from `starts`; `batch` resolves when the pipeline took the batch. */
+  async run(starts: ReadonlyMap<number, string>, batch: (partition: number, records: readonly KafkaRecord[]) => Promise<void>, crashed: (err: unknown) => void): Promise<void> {
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [this.endpoint.topic], fromBeginning: true });
+    } catch (err) {
+      throw describeKafkaError(err, this.endpoint);
+    }
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) crashed(describeKafkaError(payload.error, this.endpoint));
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1_000,
+      eachBatch: async ({ batch: fetched, heartbeat, isStale }) => {
+        if (isStale() || fetched.messages.length === 0) return;
+        const records: KafkaRecord[] = fetched.messages.map((m) => ({ offset: m.offset, value: m.value, meta: { key: textOf(m.key), headers: headersOf(m.headers), timestamp: Number(m.timestamp) } }));
+        const taken = batch(fetched.partition, records);
+        let done = false;
+        void taken.then(() => (done = true));
+        while (!done) {
+          await Promise.race([taken, new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS))]);
+          if (!done) await heartbeat();
+        }
+      },
+    });
+    // seeks after run(): kafkajs applies them once the group assigns the partitions
+    for (const [partition, offset] of starts) this.consumer.seek({ topic: this.endpoint.topic, partition, offset });
+  }
+
+  async disconnect(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+  }
+}
