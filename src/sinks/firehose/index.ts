@@ -1,4 +1,5 @@
 import type { RetryPolicy } from 'cockatiel';
+import { WriteChain } from '../write-chain.js';
 import type { Sink, SinkRejection, WriteResult } from '../../core/connectors.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { firehoseSinkConfig, type FirehoseEndpoint, type FirehoseSinkConfig, type FirehoseSinkOptions } from './config.js';
@@ -79,9 +80,8 @@ export class FirehoseSink implements Sink {
   private readonly policy: RetryPolicy;
   private readonly counters: Counters = { records: 0, firehoseRecords: 0, putCalls: 0, retriedRecords: 0, rejected: 0, billedBytes: 0, billedBytesUnpacked: 0 };
   private opening: Promise<void> | undefined;
-  private writing: Promise<unknown> = Promise.resolve();
+  private readonly writes = new WriteChain();
   private failure: UserError | undefined;
-  private closed = false;
 
   constructor(
     private readonly config: FirehoseSinkConfig,
@@ -104,11 +104,8 @@ export class FirehoseSink implements Sink {
   }
 
   write(records: readonly unknown[]): Promise<void | WriteResult> {
-    if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
     // writes are issued one at a time; chaining anyway lets `close` wait for the last one
-    const done = this.writing.then(() => this.send(records));
-    this.writing = done.catch(() => undefined);
-    return done;
+    return this.writes.run(this.description, () => this.send(records));
   }
 
   /** Counters since the sink was made. */
@@ -118,10 +115,7 @@ export class FirehoseSink implements Sink {
 
   /** Waits for the write in flight (nothing is buffered beyond it), then releases the client. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.writing;
-    this.service.close();
+    if (await this.writes.close()) this.service.close();
   }
 
   private async check(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from 'cockatiel';
+import { WriteChain } from '../write-chain.js';
 import type { Sink, SinkRejection, WriteResult } from '../../core/connectors.js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { timestreamSinkConfig, type TimestreamEndpoint, type TimestreamSinkConfig, type TimestreamSinkOptions } from './config.js';
@@ -85,9 +86,8 @@ export class TimestreamSink implements Sink {
   private readonly policy: RetryPolicy;
   private readonly counters: Counters = { records: 0, writeCalls: 0, retriedCalls: 0, rejected: 0 };
   private opening: Promise<void> | undefined;
-  private writing: Promise<unknown> = Promise.resolve();
+  private readonly writes = new WriteChain();
   private failure: UserError | undefined;
-  private closed = false;
 
   constructor(
     private readonly config: TimestreamSinkConfig,
@@ -111,11 +111,8 @@ export class TimestreamSink implements Sink {
   }
 
   write(records: readonly unknown[]): Promise<void | WriteResult> {
-    if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
     // writes are issued one at a time; chaining anyway lets `close` wait for the last one
-    const done = this.writing.then(() => this.send(records));
-    this.writing = done.catch(() => undefined);
-    return done;
+    return this.writes.run(this.description, () => this.send(records));
   }
 
   /** Counters since the sink was made. */
@@ -125,10 +122,7 @@ export class TimestreamSink implements Sink {
 
   /** Waits for the write in flight (nothing is buffered beyond it), then releases the client. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.writing;
-    this.service.close();
+    if (await this.writes.close()) this.service.close();
   }
 
   private async check(): Promise<void> {
