@@ -13,6 +13,7 @@ import { loadtestCommand } from './loadtest.js';
 import { diffCommand, DiffMismatch } from './diff.js';
 import { backfillCommand } from './backfill.js';
 import type { CliIo } from './common.js';
+import { createLog, logFormatOf } from '../runtime/ops/log.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -63,11 +64,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       // commander already printed its one-line message (or help/version)
       return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
+    // with --log-format json (or SLUICE_LOG_FORMAT=json) the error is a JSON line too
+    const log = createLog({ format: logFormatOf(argv), text: io.report });
     if (isUserError(err)) {
-      io.report(`sluice: ${err.message}`);
+      log.error(`sluice: ${err.message}`, { code: err.code });
       return RUNTIME_FAILURES.has(err.code) ? EXIT.FAILED : EXIT.USAGE;
     }
-    io.report(`sluice: internal error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log.error(`sluice: internal error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return EXIT.FAILED;
   }
 }

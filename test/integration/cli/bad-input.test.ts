@@ -158,3 +158,18 @@ describe('sluice aggregate: unreadable input (exit 1, one line naming the file)'
     });
   });
 });
+
+describe('sluice aggregate --log-format json: mistakes as JSON lines', () => {
+  it('a missing input file is one JSON line at level error, with its code and no stack', async () => {
+    const result = await sluice(aggregate({ '--source': `file:${join(dir, 'absent.jsonl')}` }, ['--log-format', 'json']));
+    expect(result.code).toBe(1);
+    // the start-up line, then the error
+    const entries = result.errLines.map((line) => JSON.parse(line) as { level: string; code: string; msg: string });
+    expect(entries.map((e) => e.level)).toEqual(['info', 'error']);
+    const entry = entries[1] ?? { level: '', code: '', msg: '' };
+    expect(entry).toMatchObject({ level: 'error', code: 'UNREADABLE_INPUT' });
+    expect(entry.msg).toMatch(/absent\.jsonl/);
+    expect(entry.msg).not.toMatch(/^sluice: |\n\s+at /);
+  });
+});
+
