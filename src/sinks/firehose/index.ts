@@ -1,3 +1,4 @@
+import { openOrRelease } from '../open.js';
 import type { RetryPolicy } from 'cockatiel';
 import { WriteChain } from '../write-chain.js';
 import type { Sink, SinkRejection, WriteResult } from '../../core/connectors.js';
@@ -219,14 +220,7 @@ export function firehoseSink(endpoint: FirehoseEndpoint, options: FirehoseSinkOp
  * @see openKafkaSink
  */
 export async function openFirehoseSink(endpoint: FirehoseEndpoint, options: FirehoseSinkOptions = {}): Promise<FirehoseSink> {
-  const sink = firehoseSink(endpoint, options);
-  try {
-    await sink.open();
-  } catch (err) {
-    await sink.close();
-    throw err;
-  }
-  return sink;
+  return openOrRelease(firehoseSink(endpoint, options));
 }
 
 function tooLarge(record: unknown, bytes: number, limit: number): string {

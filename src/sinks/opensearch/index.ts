@@ -1,3 +1,4 @@
+import { openOrRelease } from '../open.js';
 import type { RetryPolicy } from 'cockatiel';
 import type { Sink, SinkRejection, WriteResult } from '../../core/connectors.js';
 import type { UserError } from '../../core/errors.js';
@@ -205,12 +206,5 @@ export class OpenSearchSink implements Sink {
  */
 export async function openOpenSearchSink(endpoint: OpenSearchEndpoint, options: OpenSearchSinkOptions = {}): Promise<Sink> {
   const config = openSearchSinkConfig(endpoint, options);
-  const sink = new OpenSearchSink(config, openSearchService(endpoint, { requestTimeoutMs: config.requestTimeoutMs }));
-  try {
-    await sink.open();
-  } catch (err) {
-    await sink.close();
-    throw err;
-  }
-  return sink;
+  return openOrRelease(new OpenSearchSink(config, openSearchService(endpoint, { requestTimeoutMs: config.requestTimeoutMs })));
 }

@@ -1,3 +1,4 @@
+import { openOrRelease } from '../open.js';
 import type { RetryPolicy } from 'cockatiel';
 import { WriteChain } from '../write-chain.js';
 import type { Sink, SinkRejection, WriteResult } from '../../core/connectors.js';
@@ -210,12 +211,5 @@ export function timestreamSink(endpoint: TimestreamEndpoint, options: Timestream
  * @see openFirehoseSink
  */
 export async function openTimestreamSink(endpoint: TimestreamEndpoint, options: TimestreamSinkOptions = {}): Promise<TimestreamSink> {
-  const sink = timestreamSink(endpoint, options);
-  try {
-    await sink.open();
-  } catch (err) {
-    await sink.close();
-    throw err;
-  }
-  return sink;
+  return openOrRelease(timestreamSink(endpoint, options));
 }
