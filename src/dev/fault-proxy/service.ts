@@ -9,6 +9,7 @@
  * A rewritten PutRecordBatch keeps the client's SigV4 signature, which no longer matches its
  * body: fine for moto, which does not check signatures, but a peer that does would refuse it.
  */
+import { Waits } from '../common/waits.js';
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -93,20 +94,8 @@ export async function listenFaultProxy(settings: FaultProxySettings): Promise<Fa
   let stopping = false;
   // keep-alive to the peer, as a client would; destroyed with the proxy
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const waits = new Set<() => void>();
+  const waits = new Waits();
 
-  const wait = (ms: number, res: ServerResponse): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        waits.delete(done);
-        res.off('close', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waits.add(done);
-      res.once('close', done);
-    });
 
   const send = (res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: Buffer | string, head = false): void => {
     if (res.destroyed || res.writableEnded) return;
@@ -176,7 +165,7 @@ export async function listenFaultProxy(settings: FaultProxySettings): Promise<Fa
     }
     if (decision.delayMs > 0) {
       c.delayed++;
-      await wait(decision.delayMs, res);
+      await waits.sleep(decision.delayMs, res);
       if (stopping || res.destroyed) return;
     }
     if (decision.kind === 'partial') return partial(req, res, body, c);
@@ -269,7 +258,7 @@ export async function listenFaultProxy(settings: FaultProxySettings): Promise<Fa
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         stopping = true;
-        for (const done of [...waits]) done();
+        waits.settleAll();
         server.close(() => resolve());
         server.closeAllConnections();
         agent.destroy();

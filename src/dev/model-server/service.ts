@@ -8,6 +8,7 @@
  * - `GET|POST /_admin/faults`: the fault settings; POST replaces them ({@link FaultSettings});
  * - `POST /_admin/release`: answers every held invocation.
  */
+import { Waits } from '../common/waits.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { checkFaults, FAULT_MESSAGES, Faults, type FaultSettings } from './faults.js';
@@ -94,21 +95,9 @@ export async function listenModelServer(settings: ModelServerSettings): Promise<
   let inFlight = 0;
   let stopping = false;
   /** Pending waits (latency, holds): settled early when the client leaves or the server stops. */
-  const waits = new Set<() => void>();
+  const waits = new Waits();
   const held = new Set<() => void>();
 
-  const wait = (ms: number, res: ServerResponse): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        waits.delete(done);
-        res.off('close', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      waits.add(done);
-      res.once('close', done);
-    });
 
   const hold = (res: ServerResponse): Promise<void> =>
     new Promise((resolve) => {
@@ -151,7 +140,7 @@ export async function listenModelServer(settings: ModelServerSettings): Promise<
       if (body === undefined) return fail(awsError('ValidationError', `Request ${requestId} has oversize body.`));
       const decision = faults.decide(inFlight);
       if (decision.throttle) return fail(awsError('ThrottlingException', FAULT_MESSAGES.ThrottlingException));
-      if (decision.delayMs > 0) await wait(decision.delayMs, res);
+      if (decision.delayMs > 0) await waits.sleep(decision.delayMs, res);
       if (decision.hold && !stopping && !res.destroyed) await hold(res);
       if (stopping || res.destroyed) return;
       if (decision.error === 'ModelError') return fail(modelError(endpoint, 500, FAULT_MESSAGES.ModelError));
@@ -287,7 +276,8 @@ export async function listenModelServer(settings: ModelServerSettings): Promise<
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
         stopping = true;
-        for (const done of [...waits, ...held]) done();
+        waits.settleAll();
+        for (const done of [...held]) done();
         server.close(() => resolve());
         server.closeAllConnections();
       })),
