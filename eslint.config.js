@@ -19,7 +19,7 @@ export const NETWORK_CLIENTS = {
   ],
 };
 
-export const NETWORK_EDGES = ['src/ingest/*/service.ts', 'src/sinks/*/service.ts', 'src/checkpoint/stores/**/*.ts', 'src/dev/*/service.ts', 'src/operators/*/service.ts', 'src/kafka/service.ts', 'src/runtime/*/service.ts'];
+export const NETWORK_EDGES = ['src/ingest/*/service.ts', 'src/ingest/*/*/service.ts', 'src/sinks/*/service.ts', 'src/checkpoint/stores/**/*.ts', 'src/dev/*/service.ts', 'src/operators/*/service.ts', 'src/kafka/service.ts', 'src/runtime/*/service.ts'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**'] },

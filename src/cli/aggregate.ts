@@ -19,6 +19,7 @@ interface AggregateFlags extends RunFlags {
   readonly allowedLateness?: string;
   readonly idleTimeout?: string;
   readonly maxRecordSize?: string;
+  readonly timeFallback?: string;
 }
 
 /** `sluice aggregate`: keyed event-time windows over JSON events, configured by flags alone. */
@@ -26,7 +27,7 @@ export function aggregateCommand(program: Command, io: CliIo): void {
   const command = program
     .command('aggregate')
     .description('aggregate JSON events per key over event-time windows')
-    .requiredOption('--source <url>', 'where events come from: file:PATH_OR_GLOB (JSON Lines, .gz too)')
+    .requiredOption('--source <url>', 'where events come from: file:PATH_OR_GLOB (JSON Lines, .gz too), kafka://…, kinesis://STREAM, generator:…')
     .requiredOption('--key <fields>', 'key field(s), comma-separated; dotted paths allowed')
     .requiredOption('--time <field>', 'event time field: epoch ms or ISO-8601')
     .requiredOption('--window <spec>', 'tumbling:SIZE, sliding:SIZE/SLIDE or session:GAP')
@@ -35,6 +36,7 @@ export function aggregateCommand(program: Command, io: CliIo): void {
     .option('--allowed-lateness <duration>', 'how long fired windows accept late events (each re-fires)', '0s')
     .option('--idle-timeout <duration>', 'a partition without input this long stops holding others back')
     .option('--name <name>', 'pipeline name, part of every result id', 'aggregate')
+    .option('--time-fallback <kind>', "arrival: events without the time field take the time the source received them (Kinesis ApproximateArrivalTimestamp, Kafka record timestamp)")
     .option('--max-record-size <bytes>', 'records larger than this go to the dead-letter output (default 1048576)');
   addRunFlags(command).action(async (flags: AggregateFlags) => {
     const definition = aggregateDefinition(flags);
@@ -55,6 +57,7 @@ export function aggregateDefinition(flags: AggregateFlags) {
   const allowedLateness = parseDuration(flags.allowedLateness ?? '0s', '--allowed-lateness');
   const idleTimeout = flags.idleTimeout === undefined ? undefined : parseDuration(flags.idleTimeout, '--idle-timeout');
   if (idleTimeout === 0) throw new UserError(ErrorCode.BAD_OPTION, '--idle-timeout must be greater than zero');
+  if (flags.timeFallback !== undefined && flags.timeFallback !== 'arrival') throw new UserError(ErrorCode.BAD_OPTION, `--time-fallback '${flags.timeFallback}': the only fallback is 'arrival'`);
   const maxRecordSize = flags.maxRecordSize === undefined ? 1 << 20 : Number(flags.maxRecordSize);
   if (!/^\d+$/.test(flags.maxRecordSize ?? '1') || maxRecordSize < 1) {
     throw new UserError(ErrorCode.BAD_OPTION, `--max-record-size '${flags.maxRecordSize}' must be a positive number of bytes`);
@@ -63,7 +66,7 @@ export function aggregateDefinition(flags: AggregateFlags) {
     s
       .pipe(limitSize(maxRecordSize))
       .parseJson()
-      .withWatermarks({ time: flags.time, maxOutOfOrderness, ...(idleTimeout === undefined ? {} : { idleTimeout }) })
+      .withWatermarks({ time: flags.time, maxOutOfOrderness, ...(idleTimeout === undefined ? {} : { idleTimeout }), ...(flags.timeFallback === 'arrival' ? { fallback: 'arrival' as const } : {}) })
       .keyBy(keys)
       .window({ assign, aggregate, allowedLateness }),
   );

@@ -25,10 +25,10 @@ interface BackfillFlags extends RunFlags {
 export function backfillCommand(program: Command, io: CliIo): void {
   const command = program
     .command('backfill')
-    .description('run a pipeline unchanged over bounded input: files, S3 hours in the Firehose layout, or a Kafka time range')
+    .description('run a pipeline unchanged over bounded input: files, S3 hours in the Firehose layout, a Kafka time range or a Kinesis arrival-time range')
     .argument('<pipeline>', 'a built-in pipeline name or a module whose default export is definePipeline(…)')
-    .requiredOption('--from <url>', 'what to read: file:PATH_OR_GLOB, s3://BUCKET/PREFIX (PREFIX/YYYY/MM/DD/HH/), kafka://BROKERS/TOPIC')
-    .option('--start <time>', 'start of the range, epoch ms or ISO-8601: the first S3 hour, the Kafka offset for this time; the range is [start, end)')
+    .requiredOption('--from <url>', 'what to read: file:PATH_OR_GLOB, s3://BUCKET/PREFIX (PREFIX/YYYY/MM/DD/HH/), kafka://BROKERS/TOPIC, kinesis://STREAM')
+    .option('--start <time>', 'start of the range, epoch ms or ISO-8601: the first S3 hour, the Kafka offset for this time, the Kinesis AT_TIMESTAMP; the range is [start, end)')
     .option('--end <time>', 'end of the range (exclusive), epoch ms or ISO-8601')
     .option('--parallelism <n>', 'partitions (files, objects) read at once', '8')
     .option('--plan', 'list what would be read and its size, then exit without reading')

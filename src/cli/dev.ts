@@ -5,6 +5,8 @@ import { runModelServer } from '../dev/model-server/index.js';
 import { startMoto } from '../dev/moto/index.js';
 import { OPENSEARCH_VERSION, startOpenSearch } from '../dev/opensearch/index.js';
 import { influxQuery, startInfluxDB } from '../dev/influxdb/index.js';
+import { DYNALITE_VERSION, KINESIS_LOCAL_VERSION, startDynamoLocal, startKinesisLocal, type DynamoLocal, type KinesisLocal } from '../dev/kinesis/index.js';
+import { DYNAMODB_ENDPOINT_ENV, KINESIS_ENDPOINT_ENV } from '../kinesis/endpoint.js';
 import type { CliIo } from './common.js';
 
 /** Exit codes of a second signal while stopping, as a shell reports death by that signal. */
@@ -48,8 +50,9 @@ export function scramUser(value: string, env: Readonly<Record<string, string | u
 
 /**
  * `sluice dev …`: local peers for development. `sluice dev kafka [--port P] [--scram USER:PASSWORD
- * [--sasl-port P]]` runs a real Kafka broker in the foreground until Ctrl-C; `sluice dev
- * model-server [--port P]` the local SageMaker-compatible model endpoint.
+ * [--sasl-port P]]` runs a real Kafka broker in the foreground until Ctrl-C; `sluice dev kinesis
+ * [--port P] [--dynamodb-port P] [--streams name:shards,…]` kinesis-local and dynalite; `sluice
+ * dev model-server [--port P]` the local SageMaker-compatible model endpoint.
  *
  * @example devCommand(program, io) // sluice dev kafka --port 9092 --scram alice:alice-secret
  * @see runDevKafka
@@ -79,6 +82,15 @@ export function devCommand(program: Command, io: CliIo): void {
     .option('--influxdb-port <port>', 'port for InfluxDB (default: a free one)', portNumber)
     .action(async (flags: DevAwsFlags) => {
       await runDevAws(flags, io);
+    });
+  dev
+    .command('kinesis')
+    .description('run a local Kinesis (kinesis-local) and DynamoDB for lease tables (dynalite) until Ctrl-C')
+    .option('--port <port>', 'port for Kinesis (default: a free one)', portNumber)
+    .option('--dynamodb-port <port>', 'port for DynamoDB (default: a free one)', portNumber)
+    .option('--streams <name:shards,...>', 'streams to create at start, e.g. clicks:2,orders:1', streamShards)
+    .action(async (flags: DevKinesisFlags) => {
+      await runDevKinesis(flags, io);
     });
   dev
     .command('model-server')
@@ -162,6 +174,68 @@ async function inForeground(start: () => Promise<Foreground>, io: CliIo): Promis
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Flags of `sluice dev kinesis`. */
+export interface DevKinesisFlags {
+  readonly port?: number | undefined;
+  readonly dynamodbPort?: number | undefined;
+  readonly streams?: Readonly<Record<string, number>> | undefined;
+}
+
+/**
+ * Parses `--streams name:shards,…` into stream name → shard count.
+ *
+ * @example streamShards('clicks:2,orders:1') // { clicks: 2, orders: 1 }
+ */
+export function streamShards(value: string): Record<string, number> {
+  const streams: Record<string, number> = {};
+  for (const entry of value.split(',')) {
+    const m = /^\s*([^:\s]+):(\d+)\s*$/.exec(entry);
+    const shards = Number(m?.[2]);
+    if (m?.[1] === undefined || !(shards >= 1)) throw new InvalidArgumentError(`write name:shards, comma-separated, with at least 1 shard each (got '${entry}').`);
+    streams[m[1]] = shards;
+  }
+  return streams;
+}
+
+/**
+ * Runs kinesis-local and dynalite in the foreground, installed on first use; prints where they
+ * are and the environment that points Sluice's Kinesis source and sink and its lease tables at
+ * them, and stops both on Ctrl-C.
+ *
+ * @example await runDevKinesis({ port: 4568, streams: { clicks: 2 } }, io) // sluice: Kinesis (kinesis-local 0.6.2) at http://127.0.0.1:4568 …
+ * @see startKinesisLocal
+ * @see startDynamoLocal
+ */
+export async function runDevKinesis(flags: DevKinesisFlags, io: CliIo): Promise<void> {
+  await inForeground(async () => {
+    const port = (value: number | undefined): { port?: number } => (value === undefined ? {} : { port: value });
+    const started = await Promise.allSettled([
+      startKinesisLocal({ ...port(flags.port), ...(flags.streams === undefined ? {} : { streams: flags.streams }) }),
+      startDynamoLocal(port(flags.dynamodbPort)),
+    ]);
+    const stopAll = async (): Promise<void> => {
+      await Promise.allSettled(started.map((peer) => (peer.status === 'fulfilled' ? peer.value.stop() : undefined)));
+    };
+    const [kinesis, dynamo] = started;
+    if (kinesis.status === 'rejected' || dynamo.status === 'rejected') {
+      await stopAll();
+      throw kinesis.status === 'rejected' ? kinesis.reason : (dynamo as PromiseRejectedResult).reason;
+    }
+    return { lines: kinesisLines(kinesis.value, dynamo.value, flags.streams), stop: stopAll };
+  }, io);
+}
+
+function kinesisLines(kinesis: KinesisLocal, dynamo: DynamoLocal, streams: Readonly<Record<string, number>> | undefined): string[] {
+  const created = Object.entries(streams ?? {}).map(([name, shards]) => `${name} (${shards} shard${shards === 1 ? '' : 's'})`);
+  const env = `${KINESIS_ENDPOINT_ENV}=${kinesis.endpoint} ${DYNAMODB_ENDPOINT_ENV}=${dynamo.endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1`;
+  return [
+    `sluice: Kinesis (kinesis-local ${KINESIS_LOCAL_VERSION}) at ${kinesis.endpoint}${created.length === 0 ? '' : ` with streams ${created.join(', ')}`}; it listens on every interface`,
+    `sluice: DynamoDB (dynalite ${DYNALITE_VERSION}) at ${dynamo.endpoint}`,
+    `sluice: for Sluice: ${env}`,
+    'sluice: Ctrl-C stops them',
+  ];
 }
 
 /** Flags of `sluice dev aws`. */

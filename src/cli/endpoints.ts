@@ -2,12 +2,16 @@ import type { Sink, Source } from '../core/connectors.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { fileSource } from '../ingest/file/index.js';
 import { kafkaSource } from '../ingest/kafka/index.js';
+import { kinesisSource } from '../ingest/kinesis/index.js';
+import { kclSource } from '../ingest/kinesis/kcl/supervisor.js';
+import { parseKinesisUrl } from '../kinesis/endpoint.js';
 import { parseKafkaUrl } from '../kafka/endpoint.js';
 import { generatorSource, WORKLOADS, type GeneratorOptions } from '../ingest/generator/index.js';
 import { openFileSink } from '../sinks/file/index.js';
 import { openKafkaSink } from '../sinks/kafka/index.js';
 import { openInfluxSink, parseInfluxUrl } from '../sinks/influxdb/index.js';
 import { openFirehoseSink } from '../sinks/firehose/index.js';
+import { openKinesisSink } from '../sinks/kinesis/index.js';
 import { parseFirehoseUrl } from '../sinks/firehose/config.js';
 import { openTimestreamSink } from '../sinks/timestream/index.js';
 import { parseTimestreamUrl } from '../sinks/timestream/config.js';
@@ -26,7 +30,7 @@ export interface EndpointUrl {
   readonly rest: string;
 }
 
-const SOURCES = 'file:PATH_OR_GLOB, kafka://BROKERS/TOPIC?group=G, generator:clickstream|telemetry[?rate=N&partitions=N&events=N&seed=N]';
+const SOURCES = 'file:PATH_OR_GLOB, kafka://BROKERS/TOPIC?group=G, kinesis://STREAM[?app=NAME], generator:clickstream|telemetry[?rate=N&partitions=N&events=N&seed=N]';
 
 /** Query parameters of `generator:` URLs, and the option each sets. */
 const GENERATOR_PARAMS = {
@@ -60,7 +64,7 @@ export function generatorOptions(text: string, rest: string): GeneratorOptions {
   return options as unknown as GeneratorOptions;
 }
 const SINKS =
-  'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], firehose://STREAM, timestream://DATABASE/TABLE, opensearch://HOST:PORT/INDEX, influxdb://HOST:PORT/BUCKET, stdout: or stderr:';
+  'file:PATH, kafka://BROKERS/TOPIC[?key=FIELD], firehose://STREAM, kinesis://STREAM[?key=FIELD&aggregate=true], timestream://DATABASE/TABLE, opensearch://HOST:PORT/INDEX, influxdb://HOST:PORT/BUCKET, stdout: or stderr:';
 const DLQ_SCHEMES = ['file:', 'kafka://', 'firehose://', 'stdout:', 'stderr:'];
 
 /** Splits `scheme:rest`, with a message that names the flag when it is not a URL. */
@@ -89,6 +93,12 @@ export function sourceFor(text: string, options: { batchSize?: number | undefine
       return generatorSource({ ...generatorOptions(text, url.rest), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
     case 'kafka':
       return kafkaSource(parseKafkaUrl(text, 'source'));
+    case 'kinesis': {
+      const endpoint = parseKinesisUrl(text, 'source');
+      // KCL mode runs under the MultiLangDaemon, started by `sluice run` itself
+      if (endpoint.coordinator === 'kcl') return kclSource(endpoint);
+      return kinesisSource(endpoint, options.batchSize === undefined ? {} : { batchSize: options.batchSize });
+    }
     default:
       throw new UserError(ErrorCode.BAD_URL, `--source '${text}': unsupported scheme '${url.scheme}:'; supported: ${SOURCES}`);
   }
@@ -128,6 +138,11 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
       const endpoint = parseFirehoseUrl(text, flag);
       return () => openFirehoseSink(endpoint);
     }
+    case 'kinesis': {
+      // partition key = the result's key (or ?key=): each key's results reach one shard in order
+      const endpoint = parseKinesisUrl(text, 'sink', process.env, flag);
+      return () => openKinesisSink(endpoint);
+    }
     case 'timestream': {
       // Version = revision + 1: a re-emitted result upserts its record
       const endpoint = parseTimestreamUrl(text, flag);
@@ -150,12 +165,16 @@ export function sinkOpener(text: string, flag = '--sink', options: { resume?: bo
 
 /** The checkpoint store a `--checkpoint` URL names: `file:DIR` for now. */
 export function checkpointStoreFor(text: string, pipeline: string, options: { shared: boolean }): CheckpointStore {
+  return options.shared ? groupFileCheckpointStore({ dir: checkpointDir(text), pipeline }) : fileCheckpointStore({ dir: checkpointDir(text), pipeline });
+}
+
+/** The directory of `--checkpoint file:DIR` (the only kind there is so far). */
+export function checkpointDir(text: string): string {
   const url = parseEndpoint(text, '--checkpoint');
   switch (url.scheme) {
     case 'file': {
-      const dir = filePath(url, text, '--checkpoint');
       // a consumer group's partitions move between workers: one file per partition, leased
-      return options.shared ? groupFileCheckpointStore({ dir, pipeline }) : fileCheckpointStore({ dir, pipeline });
+      return filePath(url, text, '--checkpoint');
     }
     default:
       throw new UserError(ErrorCode.BAD_URL, `--checkpoint '${text}': unsupported scheme '${url.scheme}:'; supported: file:DIR`);

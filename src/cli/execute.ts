@@ -9,7 +9,7 @@ import { fileJournals } from '../checkpoint/journal.js';
 import { onEcs } from '../runtime/ops/ecs.js';
 import type { ObservedSink, Ops } from '../runtime/ops/index.js';
 import { createLog, type Log, type LogFormat } from '../runtime/ops/log.js';
-import { checkpointInterval, checkpointStoreFor, journalsFor, sinkOpener, sourceFor } from './endpoints.js';
+import { checkpointDir, checkpointInterval, checkpointStoreFor, journalsFor, sinkOpener, sourceFor } from './endpoints.js';
 
 /** Flags shared by the commands that run a pipeline. */
 export interface RunFlags {
@@ -57,7 +57,12 @@ export async function execute(definition: PipelineDefinition, flags: RunFlags, i
 
   // a backfill brings its own bounded source (S3 hours, a Kafka time range)
   const source = options.source ?? sourceFor(sourceUrl as string, { batchSize: flags.batchSize });
-  const store = flags.checkpoint === undefined ? undefined : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
+  const store =
+    source.checkpointStore !== undefined
+      ? source.checkpointStore(definition.name, flags.checkpoint === undefined ? undefined : checkpointDir(flags.checkpoint))
+      : flags.checkpoint === undefined
+        ? undefined
+        : checkpointStoreFor(flags.checkpoint, definition.name, { shared: source.listen !== undefined });
   const journals =
     flags.journal !== undefined ? fileJournals(flags.journal) : flags.checkpoint === undefined ? undefined : journalsFor(flags.checkpoint, definition.name);
   const interval = checkpointInterval(flags.checkpointInterval ?? '10s');

@@ -13,6 +13,7 @@ import { loadtestCommand } from './loadtest.js';
 import { diffCommand, DiffMismatch } from './diff.js';
 import { backfillCommand } from './backfill.js';
 import type { CliIo } from './common.js';
+import { kclProcessorCommand } from '../ingest/kinesis/kcl/child.js';
 import { createLog, logFormatOf } from '../runtime/ops/log.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or configuration is wrong. */
@@ -40,6 +41,7 @@ export function buildProgram(io: CliIo): Command {
   loadtestCommand(program, io);
   backfillCommand(program, io);
   diffCommand(program, io);
+  kclProcessorCommand(program, io);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

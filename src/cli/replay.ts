@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import { parseDuration } from '../core/duration.js';
 import { ErrorCode, UserError, isUserError } from '../core/errors.js';
 import { parseKafkaUrl, type KafkaEndpoint } from '../kafka/endpoint.js';
+import { parseKinesisUrl, type KinesisEndpoint } from '../kinesis/endpoint.js';
 import { checkCapture, readCapture } from '../replay/capture-file.js';
 import type { Pace } from '../replay/pacing.js';
 import { replayCapture, type ReplaySummary } from '../replay/replay.js';
+import { openKinesisTarget } from '../replay/kinesis-target.js';
 import { openKafkaTarget } from '../replay/service.js';
 import type { CliIo } from './common.js';
 import type { ExecuteIo } from './execute.js';
@@ -20,15 +22,16 @@ export interface ReplayFlags {
   readonly shutdownTimeout?: string | undefined;
 }
 
-/** `sluice replay`: produces a capture of `sluice record` into a Kafka topic with its timing. */
+/** `sluice replay`: produces a capture of `sluice record` into a Kafka topic or a Kinesis stream with its timing. */
 export function replayCommand(program: Command, io: CliIo): void {
   program
     .command('replay')
-    .description('produce a capture of sluice record into a Kafka topic: keys, headers, values, partitions by key, original timing')
+    .description('produce a capture of sluice record into a Kafka topic or a Kinesis stream: keys, values, partitions (shards) by key, original timing')
     .requiredOption('--from <file>', 'a capture written by sluice record (.gz too)')
     .requiredOption(
       '--to <url>',
-      'kafka://BROKERS/TOPIC (the topic must exist); keyed records are partitioned by key, records without a key go to their captured partition number modulo the partition count',
+      'kafka://BROKERS/TOPIC (the topic must exist); keyed records are partitioned by key, records without a key go to their captured partition number modulo the partition count; ' +
+        'or kinesis://STREAM[?aggregate=true] (the stream must exist): the captured key is the partition key, records without one use their captured partition id; headers are not replayed',
     )
     .option(
       '--speed <x>',
@@ -43,7 +46,7 @@ export function replayCommand(program: Command, io: CliIo): void {
 }
 
 /**
- * Runs `sluice replay`: checks the flags and the whole capture, connects to the topic, then
+ * Runs `sluice replay`: checks the flags and the whole capture, connects to the topic or stream, then
  * produces until the capture ends (or, with `--loop`, until SIGTERM/SIGINT), and reports one
  * summary line.
  */
@@ -53,7 +56,7 @@ export async function runReplay(flags: ReplayFlags, io: ExecuteIo): Promise<Repl
   const shutdownMs = parseDuration(flags.shutdownTimeout ?? '25s', '--shutdown-timeout');
   await checkCapture(flags.from);
   const started = performance.now();
-  const target = await openKafkaTarget(endpoint);
+  const target = endpoint.kind === 'kafka' ? await openKafkaTarget(endpoint.endpoint) : await openKinesisTarget(endpoint.endpoint);
   const stop = new AbortController();
   const removeSignals = handleShutdownSignals({ stop, deadlineMs: shutdownMs, report: io.report, exit: io.exit ?? ((code: number) => process.exit(code)) });
   let summary: ReplaySummary;
@@ -65,7 +68,8 @@ export async function runReplay(flags: ReplayFlags, io: ExecuteIo): Promise<Repl
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const passes = flags.loop === true ? `, ${summary.passes} ${summary.passes === 1 ? 'pass' : 'passes'}` : '';
-  io.report(`sluice replay: ${summary.records} records from ${flags.from} to ${endpoint.url} (${target.partitions} partitions) in ${seconds} s${passes}`);
+  const spread = 'partitions' in target ? `${target.partitions} partitions` : `${target.shards ?? '?'} shards`;
+  io.report(`sluice replay: ${summary.records} records from ${flags.from} to ${endpoint.endpoint.url} (${spread}) in ${seconds} s${passes}`);
   return summary;
 }
 
@@ -90,9 +94,13 @@ export function paceOf(flags: Pick<ReplayFlags, 'speed' | 'rate'>): Pace {
   return factor === 0 ? { kind: 'max' } : { kind: 'speed', factor };
 }
 
+/** Where `--to` points: a Kafka topic or a Kinesis stream. */
+type ReplayEndpoint = { readonly kind: 'kafka'; readonly endpoint: KafkaEndpoint } | { readonly kind: 'kinesis'; readonly endpoint: KinesisEndpoint };
+
 /** The `--to` endpoint; errors name `--to`, and parameters that mean nothing to a replay are refused. */
-function targetOf(text: string): KafkaEndpoint {
-  if (!text.startsWith('kafka://')) throw new UserError(ErrorCode.BAD_URL, `--to '${text}': replay produces into Kafka; write kafka://BROKER[,BROKER]/TOPIC`);
+function targetOf(text: string): ReplayEndpoint {
+  if (text.startsWith('kinesis://')) return { kind: 'kinesis', endpoint: kinesisTargetOf(text) };
+  if (!text.startsWith('kafka://')) throw new UserError(ErrorCode.BAD_URL, `--to '${text}': replay produces into Kafka or Kinesis; write kafka://BROKER[,BROKER]/TOPIC or kinesis://STREAM`);
   let endpoint: KafkaEndpoint;
   try {
     endpoint = parseKafkaUrl(text, 'sink', process.env, '--to');
@@ -105,5 +113,12 @@ function targetOf(text: string): KafkaEndpoint {
       throw new UserError(ErrorCode.BAD_URL, `--to '${endpoint.url}': a replay takes keys from the capture and joins no group; remove ${name}=`);
     }
   }
+  return { kind: 'kafka', endpoint };
+}
+
+/** A `--to kinesis://` endpoint: partition keys come from the capture, so `key=` is refused. */
+function kinesisTargetOf(text: string): KinesisEndpoint {
+  const endpoint = parseKinesisUrl(text, 'sink', process.env, '--to');
+  if (endpoint.key !== undefined) throw new UserError(ErrorCode.BAD_URL, `--to '${text}': a replay takes partition keys from the capture; remove key=`);
   return endpoint;
 }

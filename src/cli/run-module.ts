@@ -7,6 +7,7 @@ import { ErrorCode, UserError, isUserError, messageOf } from '../core/errors.js'
 import { addRunFlags, type CliIo } from './common.js';
 import { BUILTIN_PIPELINES } from '../pipelines/index.js';
 import { execute, type RunFlags } from './execute.js';
+import { kclEndpointOf, runKclSupervisor } from '../ingest/kinesis/kcl/supervisor.js';
 
 /** `sluice run MODULE`: runs the pipeline a TypeScript or JavaScript module exports. */
 export function runCommand(program: Command, io: CliIo): void {
@@ -17,6 +18,9 @@ export function runCommand(program: Command, io: CliIo): void {
     .option('--source <url>', "where events come from; overrides the pipeline's default");
   addRunFlags(command).action(async (modulePath: string, flags: RunFlags) => {
     const definition = await loadPipeline(modulePath);
+    // KCL mode: this process supervises the MultiLangDaemon, which runs the pipeline per shard
+    const kcl = kclEndpointOf(flags.source ?? definition.defaults.source);
+    if (kcl !== undefined) return runKclSupervisor({ module: modulePath, definition, flags, endpoint: kcl, report: io.report });
     await execute(definition, flags, io);
   });
 }

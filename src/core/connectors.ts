@@ -1,5 +1,6 @@
 import type { Envelope, Position, Raw } from './envelope.js';
 import type { ErrorCode } from './errors.js';
+import type { CheckpointStore } from '../checkpoint/store.js';
 
 /**
  * Reads one partition (a file, a Kafka partition, a Kinesis shard) in order.
@@ -61,6 +62,12 @@ export interface Source {
    * listener to report assignments and revocations to. Such a run ends only when stopped.
    */
   listen?(listener: AssignmentListener): void;
+  /**
+   * For sources that keep checkpoints with their partitions' leases (Kinesis): the store the run
+   * uses, in place of one made from `--checkpoint` (whose directory, if given, is `checkpointDir`).
+   * Called once, before `open`.
+   */
+  checkpointStore?(pipeline: string, checkpointDir: string | undefined): CheckpointStore;
   close(): Promise<void>;
 }
 

@@ -45,6 +45,11 @@ export interface RecordMeta {
   readonly headers?: Readonly<Record<string, string>>;
   /** Broker or producer timestamp, epoch ms. */
   readonly timestamp?: number;
+  /**
+   * What places the record in its partition when partitions can split and merge (a Kinesis
+   * partition key): windows remember it, so their state follows the key to its new shard.
+   */
+  readonly route?: string;
 }
 
 /** Makes a fresh envelope for a record read from a source. */

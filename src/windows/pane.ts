@@ -16,10 +16,16 @@ export interface Pane extends TimerTarget, Bounds {
   alive: boolean;
   /** Fired sessions this pane absorbed and not yet reported; emitted with its next firing. */
   supersedes: Bounds[] | undefined;
+  /**
+   * The source's record key of the event that opened the pane (a Kinesis partition key): where
+   * the key's events come from, so a resharded stream can hand the pane to the child shard that
+   * now receives them.
+   */
+  readonly route: string | undefined;
 }
 
-export function newPane(keyString: string, keyValue: unknown, start: number, end: number, acc: unknown[]): Pane {
-  return { keyString, keyValue, start, end, acc, firings: 0, alive: true, supersedes: undefined };
+export function newPane(keyString: string, keyValue: unknown, start: number, end: number, acc: unknown[], route?: string): Pane {
+  return { keyString, keyValue, start, end, acc, firings: 0, alive: true, supersedes: undefined, route };
 }
 
 /** Flink's intersection rule for session windows: overlapping or touching windows merge. */
@@ -49,6 +55,8 @@ export interface PaneState {
   readonly acc: unknown;
   readonly firings: number;
   readonly supersedes: readonly Bounds[] | null;
+  /** {@link Pane.route}; absent when the source gives no record keys (and in older checkpoints). */
+  readonly route?: string;
 }
 
 export function paneState(pane: Pane, saveAcc: (acc: unknown[]) => unknown): PaneState {
@@ -60,11 +68,12 @@ export function paneState(pane: Pane, saveAcc: (acc: unknown[]) => unknown): Pan
     acc: saveAcc(pane.acc),
     firings: pane.firings,
     supersedes: pane.supersedes === undefined ? null : pane.supersedes.map((b) => ({ start: b.start, end: b.end })),
+    ...(pane.route === undefined ? {} : { route: pane.route }),
   };
 }
 
 export function paneFromState(state: PaneState, loadAcc: (saved: unknown) => unknown[]): Pane {
-  const pane = newPane(state.key, state.keyValue, state.start, state.end, loadAcc(state.acc));
+  const pane = newPane(state.key, state.keyValue, state.start, state.end, loadAcc(state.acc), state.route);
   pane.firings = state.firings;
   pane.supersedes = state.supersedes === null ? undefined : state.supersedes.map((b) => ({ start: b.start, end: b.end }));
   return pane;

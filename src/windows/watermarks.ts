@@ -18,6 +18,12 @@ export interface WatermarkOptions<T> {
    * results combined across partitions, and follows their watermark. Default: never idle.
    */
   readonly idleTimeout?: string | number;
+  /**
+   * When an event has no time: `arrival` takes the time the source received it (a Kinesis
+   * record's ApproximateArrivalTimestamp, a Kafka record's timestamp) instead of dead-lettering it
+   * as MISSING_TIME. Events without either are still dead-lettered.
+   */
+  readonly fallback?: 'arrival';
 }
 
 /** Normalised watermark settings. */
@@ -49,6 +55,8 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
   if (field !== undefined && !isValidPath(field)) throw new UserError(ErrorCode.BAD_DEFINITION, `time: '${field}' is not a field path`);
   const read = typeof options.time === 'string' ? compilePath(options.time) : options.time;
   const describe = field === undefined ? 'time function result' : `time field '${field}'`;
+  if (options.fallback !== undefined && options.fallback !== 'arrival') throw new UserError(ErrorCode.BAD_DEFINITION, `time fallback '${String(options.fallback)}': the only fallback is 'arrival'`);
+  const arrival = options.fallback === 'arrival';
 
   return (ctx) => (source) =>
     new Observable<Element<T>>((subscriber) => {
@@ -74,8 +82,9 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
               ctx.deadLetter(env, 'watermarks', ErrorCode.OPERATOR_FAILED, `time function failed: ${messageOf(err)}`);
               continue;
             }
+            if ((raw === undefined || raw === null) && arrival) raw = env.meta?.timestamp;
             if (raw === undefined || raw === null) {
-              ctx.deadLetter(env, 'watermarks', ErrorCode.MISSING_TIME, `missing ${describe}`);
+              ctx.deadLetter(env, 'watermarks', ErrorCode.MISSING_TIME, `missing ${describe}${arrival ? ' and no arrival time' : ''}`);
               continue;
             }
             const time = toEpochMillis(raw);

@@ -163,7 +163,7 @@ export class WindowOperator {
     const key = env.key ?? NO_KEY;
     let pane = panes.get(key);
     if (pane === undefined) {
-      pane = newPane(key, env.keyValue ?? null, start, end, this.aggregate.create());
+      pane = newPane(key, env.keyValue ?? null, start, end, this.aggregate.create(), env.meta?.route);
       panes.set(key, pane);
       this.timers.register(pane, maxTimestamp, this.lateness, this.watermark);
     }
@@ -201,7 +201,7 @@ export class WindowOperator {
     if (only !== undefined && only.start <= start && only.end >= end) {
       target = only;
     } else {
-      target = newPane(key, env.keyValue ?? null, mergedStart, mergedEnd, this.aggregate.create());
+      target = newPane(key, env.keyValue ?? null, mergedStart, mergedEnd, this.aggregate.create(), env.meta?.route);
       if (list === undefined) {
         list = [];
         this.sessions.set(key, list);

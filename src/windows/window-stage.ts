@@ -157,6 +157,8 @@ export class WindowStage {
    */
   removePartition(partition: string): Envelope<WindowResult>[] {
     this.states.delete(partition);
+    // its keys may now arrive through another partition (a rebalance, a resharded stream)
+    for (const [key, home] of this.keyHomes) if (home === partition) this.keyHomes.delete(key);
     this.advanceCombined();
     return this.take();
   }

@@ -296,3 +296,20 @@ describe('withWatermarks in virtual time', () => {
     });
   });
 });
+
+describe('withWatermarks: falling back to the arrival time', () => {
+  it("takes the source's arrival time for events without a time, and still dead-letters those with neither", async () => {
+    const h = harness();
+    const arrived = (value: Ev, line: number, timestamp?: number): Envelope<Ev> => ({ ...env<Ev>(value, line), meta: timestamp === undefined ? {} : { key: 'k', timestamp } });
+    const out = await h.run(withWatermarks<Ev>({ time: 'ts', fallback: 'arrival' }), [batch([arrived({ ts: 5_000, n: 1 }, 1, 9_000), arrived({ n: 2 }, 2, 7_000), arrived({ n: 3 }, 3)])]);
+    expect(events(out).map((e) => [e.value.n, e.time])).toEqual([
+      [1, 5_000],
+      [2, 7_000],
+    ]);
+    expect(h.deadLetters.map((d) => [d.code, d.reason])).toEqual([[ErrorCode.MISSING_TIME, "missing time field 'ts' and no arrival time"]]);
+  });
+
+  it('refuses an unknown fallback when the pipeline is defined', () => {
+    expect(() => withWatermarks<Ev>({ time: 'ts', fallback: 'wall-clock' as never })).toThrow(UserError);
+  });
+});
