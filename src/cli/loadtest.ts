@@ -28,6 +28,8 @@ export interface LoadtestFlags {
   readonly targetRate?: string | undefined;
   readonly drainTimeout?: string | undefined;
   readonly report?: string | undefined;
+  /** Kinesis: KPL-aggregate (`--aggregate`), or not even when the case says so (`--no-aggregate`). */
+  readonly aggregate?: boolean | undefined;
 }
 
 /** Per workload: the event field used as the record key, and the built-in pipeline keyed by it. */
@@ -36,12 +38,12 @@ const DEFAULTS: Readonly<Record<Workload, { readonly key: string; readonly pipel
   telemetry: { key: 'vehicleId', pipeline: 'telemetry' },
 };
 
-/** `sluice loadtest`: a stepped load into Kafka, a pipeline reading it, and a report. */
+/** `sluice loadtest`: a stepped load into Kafka or Kinesis, a pipeline reading it, and a report. */
 export function loadtestCommand(program: Command, io: CliIo): void {
   program
     .command('loadtest')
-    .description('drive generated events into a Kafka topic at controlled rates while a Sluice pipeline reads them; measure throughput, lag, latency, CPU and memory per step, and recommend tasks and partitions')
-    .requiredOption('--target <url>', 'kafka://BROKER[,BROKER]/TOPIC (the topic must exist; kinesis:// is not built yet)')
+    .description('drive generated events into a Kafka topic or Kinesis stream at controlled rates while a Sluice pipeline reads them; measure throughput, lag, latency, CPU and memory per step, and recommend tasks, partitions and shards')
+    .requiredOption('--target <url>', 'kafka://BROKER[,BROKER]/TOPIC or kinesis://STREAM[?consumer=NAME] (the topic or stream must exist)')
     .option('--case <dir>', 'a load case folder (case.json: load, generator, pipeline, budget); flags given as well override it')
     .option('--rate <r[,r2,…]>', 'records per second; several, comma-separated, run one step each (a ramp to find the knee)')
     .option('--duration <duration>', 'how long each step lasts, e.g. 30s')
@@ -52,6 +54,8 @@ export function loadtestCommand(program: Command, io: CliIo): void {
     .option('--pipeline <name|module>', 'the pipeline under test: a built-in name or a module (default: the workload\'s built-in)')
     .option('--target-rate <r>', 'the rate to recommend tasks and partitions for (default: the highest --rate)')
     .option('--drain-timeout <duration>', 'after the last step, how long the pipeline may take to read what is left', '30s')
+    .option('--aggregate', 'Kinesis: pack the events into KPL aggregated records')
+    .option('--no-aggregate', 'Kinesis: one record per event, even when the case aggregates')
     .option('--report <dir>', 'write report.html and report.json here')
     .action(async (flags: LoadtestFlags) => {
       const { report, files } = await runLoadtest(flags, io);
@@ -64,8 +68,10 @@ export function loadtestCommand(program: Command, io: CliIo): void {
  * Every flag is checked before anything connects.
  */
 export async function runLoadtest(flags: LoadtestFlags, io: CliIo): Promise<{ readonly report: LoadReport; readonly files: { html: string; json: string } | null }> {
-  const endpoint = parseTarget(flags.target);
+  const target = parseTarget(flags.target);
   const loadCase: LoadCase | undefined = flags.case === undefined ? undefined : await readLoadCase(flags.case);
+  const aggregate = flags.aggregate ?? (target.kind === 'kinesis' && target.aggregate ? true : loadCase?.load.aggregate) ?? false;
+  if (aggregate && target.kind !== 'kinesis') throw new UserError(ErrorCode.BAD_OPTION, `--aggregate packs records for Kinesis (KPL aggregation); --target '${flags.target}' is a Kafka topic`);
   const need = (flag: string, value: string | undefined, fromCase: string | undefined): string => {
     const v = value ?? fromCase;
     if (v === undefined) throw new UserError(ErrorCode.BAD_OPTION, `${flag} is required (or a --case that sets it)`);
@@ -97,8 +103,8 @@ export async function runLoadtest(flags: LoadtestFlags, io: CliIo): Promise<{ re
   let report: LoadReport;
   try {
     report = await runLoadTest({
-      target: flags.target,
-      endpoint,
+      target,
+      aggregate,
       steps: rates.map((rate) => ({ rate, durationMs })),
       workload,
       seed,

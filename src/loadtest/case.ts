@@ -38,7 +38,8 @@ export interface LoadCase {
   readonly name: string;
   readonly dir: string;
   readonly description: string;
-  readonly load: { readonly rates: readonly number[]; readonly duration: string; readonly targetRate: number | undefined };
+  /** `aggregate`: KPL-aggregate the events when the target is a Kinesis stream (undefined: not said). */
+  readonly load: { readonly rates: readonly number[]; readonly duration: string; readonly targetRate: number | undefined; readonly aggregate: boolean | undefined };
   readonly generator: { readonly workload: Workload; readonly seed: number; readonly recordSize: number; readonly key: string | undefined };
   readonly pipeline: PipelineSpec | undefined;
   readonly budget: Budget | null;
@@ -100,7 +101,8 @@ export function checkLoadCase(data: unknown, dir: string, where: string): LoadCa
   const root = obj(data, '(case.json)');
   known(root, '', ['description', 'load', 'generator', 'pipeline', 'budget']);
   const load = obj(root['load'], 'load');
-  known(load, 'load.', ['rate', 'duration', 'targetRate']);
+  known(load, 'load.', ['rate', 'duration', 'targetRate', 'aggregate']);
+  if (load['aggregate'] !== undefined && typeof load['aggregate'] !== 'boolean') fail(`'load.aggregate' must be true or false, got ${JSON.stringify(load['aggregate'])}`);
   const rateValue = load['rate'];
   const rates = (Array.isArray(rateValue) ? rateValue : [rateValue]).map((r, i) => positive(r, Array.isArray(rateValue) ? `load.rate[${i}]` : 'load.rate'));
   if (rates.length === 0) fail(`'load.rate' must list at least one rate`);
@@ -149,6 +151,7 @@ export function checkLoadCase(data: unknown, dir: string, where: string): LoadCa
       rates,
       duration: str(load['duration'], 'load.duration'),
       targetRate: load['targetRate'] === undefined ? undefined : positive(load['targetRate'], 'load.targetRate'),
+      aggregate: load['aggregate'] as boolean | undefined,
     },
     generator: {
       workload: workload as Workload,

@@ -1,7 +1,8 @@
 /**
  * The consumer side of a load test: the pipeline under test, run by the library's `runPipeline`
- * over a Kafka consumer group, with a tap in front of its first operator that reads each
- * record's stamp and counts it, by step and partition, and records its latency.
+ * over a Kafka consumer group or the shards of a Kinesis stream, with a tap in front of its first
+ * operator that reads each record's stamp and counts it, by step and partition, and records its
+ * latency.
  *
  * @module
  */
@@ -9,8 +10,6 @@ import type { AssignmentListener, PartitionReader, Sink, Source } from '../core/
 import type { DeadLetter } from '../core/context.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import { batchOperator, type Operator } from '../core/operator.js';
-import { kafkaSource } from '../ingest/kafka/index.js';
-import type { KafkaEndpoint } from '../kafka/endpoint.js';
 import { runPipeline, type RunSummary, type RunView } from '../runtime/run.js';
 import { epochNow } from './driver.js';
 import { LatencyRecorder } from './latency.js';
@@ -27,10 +26,10 @@ class CountingSink<T> implements Sink<T> {
 }
 
 /**
- * Runs a pipeline on a Kafka consumer group and measures what reaches it.
+ * Runs a pipeline on a source (a Kafka consumer group, a Kinesis stream) and measures what reaches it.
  *
  * @example
- * const consumer = new ConsumerSide({ endpoint, definition, steps: 2 });
+ * const consumer = new ConsumerSide({ source: kafkaSource(endpoint), definition, steps: 2 });
  * await consumer.start(4); // all 4 partitions assigned
  * …
  * const summary = await consumer.stop();
@@ -50,11 +49,13 @@ export class ConsumerSide {
   readonly results = new CountingSink<unknown>('null: (results counted)');
   readonly deadLetters = new CountingSink<DeadLetter>('null: (dead letters counted)');
   private readonly assigned = new Set<string>();
+  /** The readers of the assigned partitions (Kinesis shard readers tell how far behind they are). */
+  private readonly readers = new Map<string, PartitionReader>();
   private readonly stopper = new AbortController();
   private run: Promise<RunSummary> | undefined;
   private view: RunView | undefined;
 
-  constructor(private readonly options: { readonly endpoint: KafkaEndpoint; readonly definition: PipelineDefinition; readonly steps: number }) {
+  constructor(private readonly options: { readonly source: Source; readonly definition: PipelineDefinition; readonly steps: number }) {
     this.latency = new LatencyRecorder(options.steps);
     this.readByStep = new Array<number>(options.steps).fill(0);
   }
@@ -62,6 +63,19 @@ export class ConsumerSide {
   /** Records read so far that this load test sent. */
   get read(): number {
     return this.readByStep.reduce((a, b) => a + b, 0);
+  }
+
+  /**
+   * MillisBehindLatest of each assigned Kinesis shard (partition id → ms) as of its latest
+   * GetRecords answer; empty for sources that do not report it.
+   */
+  millisBehindLatest(): Map<string, number> {
+    const behind = new Map<string, number>();
+    for (const [partition, reader] of this.readers) {
+      const ms = (reader as { readonly millisBehindLatest?: unknown }).millisBehindLatest;
+      if (typeof ms === 'number') behind.set(partition, ms);
+    }
+    return behind;
   }
 
   /** The run's counters (events in, results out, late, dead-lettered …). */
@@ -77,9 +91,15 @@ export class ConsumerSide {
   async start(partitions: number, timeoutMs = 60_000): Promise<void> {
     let ready!: () => void;
     const assigned = new Promise<void>((resolve) => (ready = resolve));
-    const source = trackAssignments(kafkaSource(this.options.endpoint), (ids, added) => {
-      for (const id of ids) if (added) this.assigned.add(id);
-      else this.assigned.delete(id);
+    const source = trackAssignments(this.options.source, (readers, revoked) => {
+      for (const reader of readers) {
+        this.assigned.add(reader.partition);
+        this.readers.set(reader.partition, reader);
+      }
+      for (const id of revoked) {
+        this.assigned.delete(id);
+        this.readers.delete(id);
+      }
       if (this.assigned.size >= partitions) ready();
     });
     const definition: PipelineDefinition = { ...this.options.definition, before: [this.tap(), ...this.options.definition.before] };
@@ -142,8 +162,8 @@ export class ConsumerSide {
   }
 }
 
-/** The source, with `onChange` told of every assignment (`added`) and revocation of partitions. */
-function trackAssignments(source: Source, onChange: (partitions: readonly string[], added: boolean) => void): Source {
+/** The source, with `onChange` told of every assignment (its readers) and revocation (partition ids). */
+function trackAssignments(source: Source, onChange: (assigned: readonly PartitionReader[], revoked: readonly string[]) => void): Source {
   const wrapped: Source = {
     description: source.description,
     open: (resume) => source.open(resume),
@@ -153,13 +173,10 @@ function trackAssignments(source: Source, onChange: (partitions: readonly string
         resume: (partitions) => listener.resume(partitions),
         assign: async (readers: readonly PartitionReader[]) => {
           await listener.assign(readers);
-          onChange(
-            readers.map((r) => r.partition),
-            true,
-          );
+          onChange(readers, []);
         },
         revoke: async (partitions) => {
-          onChange(partitions, false);
+          onChange([], partitions);
           await listener.revoke(partitions);
         },
         checkpointNow: () => listener.checkpointNow(),

@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT_MS = 60_000;
 
 /** A running load driver. */
 export interface DriverHandle {
-  /** Partitions of the topic, once connected. */
+  /** Partitions of the topic (open shards of the stream), once connected. */
   readonly partitions: number;
   /** Sends one warm-up record to every partition; resolves once the broker has them. */
   warmUp(): Promise<void>;
@@ -29,11 +29,12 @@ export interface DriverHandle {
 
 /**
  * Forks the driver and has it connect to `target`; resolves when its producer is ready.
+ * `aggregate`: a Kinesis producer packs user records into KPL aggregated records.
  *
  * @example const driver = await startDriver('kafka://127.0.0.1:9092/load', plan)
  * @throws UserError with the driver's own one-line reason (unreachable broker, missing topic …)
  */
-export async function startDriver(target: string, plan: DriverPlan): Promise<DriverHandle> {
+export async function startDriver(target: string, plan: DriverPlan, options: { readonly aggregate?: boolean } = {}): Promise<DriverHandle> {
   const here = fileURLToPath(import.meta.url);
   const fromSource = here.endsWith('.ts');
   const entry = here.replace(/driver-handle\.(ts|js)$/, `driver-process.$1`);
@@ -74,7 +75,7 @@ export async function startDriver(target: string, plan: DriverPlan): Promise<Dri
       });
     });
 
-  child.send({ type: 'connect', target, plan });
+  child.send({ type: 'connect', target, plan, aggregate: options.aggregate === true });
   let ready: Extract<DriverMessage, { type: 'ready' }>;
   try {
     ready = await next('ready', CONNECT_TIMEOUT_MS);

@@ -1,12 +1,12 @@
 // Entry of the load driver's own process (forked by driver-handle.ts): opens the producer when
 // told to connect, drives the plan when told to start, reports through IPC, and exits when done.
-import { parseKafkaUrl } from '../kafka/endpoint.js';
 import { drive, driverError, warmUp, type DriverMessage, type DriverPlan } from './driver.js';
-import { openLoadProducer, type LoadProducer } from './service.js';
+import { openKinesisLoadProducer, openLoadProducer, type LoadProducer } from './service.js';
+import { parseTarget } from './target.js';
 
 /** Messages to the driver process. */
 type Command =
-  | { readonly type: 'connect'; readonly target: string; readonly plan: DriverPlan }
+  | { readonly type: 'connect'; readonly target: string; readonly plan: DriverPlan; readonly aggregate: boolean }
   | { readonly type: 'warm-up' }
   | { readonly type: 'start'; readonly startAt: number }
   | { readonly type: 'stop' };
@@ -30,7 +30,9 @@ process.on('message', (command: Command) => {
     try {
       if (command.type === 'connect') {
         plan = command.plan;
-        producer = await openLoadProducer(parseKafkaUrl(command.target, 'sink', process.env, '--target'));
+        // parsed again here, with the secrets of this process's environment
+        const target = parseTarget(command.target, process.env);
+        producer = target.kind === 'kafka' ? await openLoadProducer(target.endpoint) : await openKinesisLoadProducer(target.endpoint, { aggregate: command.aggregate });
         send({ type: 'ready', partitions: producer.partitions });
       } else if (command.type === 'warm-up') {
         if (producer === undefined || plan === undefined) throw new Error('warming up before connecting');

@@ -9,7 +9,7 @@
 import { isUserError, messageOf } from '../core/errors.js';
 import { generatorConfig, PartitionGenerator, type Workload } from '../ingest/generator/index.js';
 import { OpenLoopSchedule, type Step } from './schedule.js';
-import type { LoadProducer, LoadRecord } from './service.js';
+import type { LoadProducer, LoadRecord, PutCounts } from './service.js';
 import { stampEvent } from './stamp.js';
 
 /** What the driver produces. */
@@ -43,6 +43,8 @@ export interface StepSendStats {
   readonly keyBytes: number;
   /** The longest a due record waited for the sender (ms): open-loop sending falling behind. */
   readonly maxSendDelayMs: number;
+  /** Kinesis: the put results of the step's acknowledged records, counted; null for Kafka. */
+  readonly puts: PutCounts | null;
 }
 
 /** Messages from the driver to whoever runs it. */
@@ -77,6 +79,7 @@ interface StepState {
   valueBytes: number;
   keyBytes: number;
   maxSendDelayMs: number;
+  puts: PutCounts | null;
   outstanding: number;
   reported: boolean;
 }
@@ -110,6 +113,7 @@ export async function drive(options: {
     valueBytes: 0,
     keyBytes: 0,
     maxSendDelayMs: 0,
+    puts: null,
     outstanding: 0,
     reported: false,
   }));
@@ -145,7 +149,11 @@ export async function drive(options: {
    */
   const pump = (): void => {
     if (inFlight || waiting.length === 0) return;
-    const batch = waiting.slice(0, MAX_BATCH);
+    // a request holds one step's records, so that what the broker answers for it is that step's
+    const first = (waiting[0] as { step: number }).step;
+    let size = 0;
+    while (size < waiting.length && size < MAX_BATCH && (waiting[size] as { step: number }).step === first) size++;
+    const batch = waiting.slice(0, size);
     waiting = waiting.slice(batch.length);
     inFlight = true;
     const now = epochNow();
@@ -162,8 +170,9 @@ export async function drive(options: {
     }
     totals.sent += batch.length;
     producer.send(batch.map((b) => b.record)).then(
-      () => {
+      (puts) => {
         const at = epochNow();
+        if (puts !== undefined) (states[first] as StepState).puts = addPuts((states[first] as StepState).puts, puts);
         for (const [k, acc] of perStep) {
           const s = states[k] as StepState;
           s.acked += acc.n;
@@ -249,6 +258,28 @@ export async function warmUp(plan: DriverPlan, producer: LoadProducer): Promise<
     partition,
   }));
   await producer.send(records);
+}
+
+/**
+ * Two sends' put counts added up.
+ *
+ * @example addPuts(null, counts) // counts
+ */
+export function addPuts(a: PutCounts | null, b: PutCounts): PutCounts {
+  if (a === null) return { ...b, byShard: { ...b.byShard } };
+  const byShard: Record<string, number> = { ...a.byShard };
+  for (const [shard, n] of Object.entries(b.byShard)) byShard[shard] = (byShard[shard] ?? 0) + n;
+  return {
+    putCalls: a.putCalls + b.putCalls,
+    kinesisRecords: a.kinesisRecords + b.kinesisRecords,
+    aggregatedRecords: a.aggregatedRecords + b.aggregatedRecords,
+    userRecords: a.userRecords + b.userRecords,
+    throttled: a.throttled + b.throttled,
+    retried: a.retried + b.retried,
+    putUnits: a.putUnits + b.putUnits,
+    kinesisBytes: a.kinesisBytes + b.kinesisBytes,
+    byShard,
+  };
 }
 
 /** One line for an error the driver cannot go on after. */

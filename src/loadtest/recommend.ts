@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Budget, Recommendation, StepResult } from './report.js';
-import { fmt, sizeStream, type SizingResult } from './sizing.js';
+import type { Budget, MeasuredKinesis, Recommendation, StepResult } from './report.js';
+import { fmt, sizeStream, type SizingInput, type SizingResult } from './sizing.js';
 
 /** Share of a task's capacity planned for: room for a burst, a rebalance, a lost task. */
 export const TASK_HEADROOM = 0.7;
@@ -40,8 +40,24 @@ export function overBudget(step: Pick<StepResult, 'latency' | 'cpuCores' | 'rssM
 }
 
 /**
+ * What the sizing model is asked for `rate` user records per second: records of `recordBytes`
+ * spread evenly, or — measured on a Kinesis stream — the Kinesis records those user records
+ * travelled in (fewer with aggregation, of their measured size), with the shards sized for the
+ * busiest shard's measured share of the load (its factor over an even share is the peak factor:
+ * shards sized for it, volume billed on the average).
+ *
+ * @example kinesisSizingInput(3000, 1024, undefined) // { rate: 3000, recordSize: 1024 }
+ * @example kinesisSizingInput(3000, 512, { userRecordsPerRecord: 50, recordBytes: 25600, hotShardFactor: 1.2, … }) // { rate: 60, recordSize: 25600, peakFactor: 1.2 }
+ */
+export function kinesisSizingInput(rate: number, recordBytes: number, measured: MeasuredKinesis | undefined): SizingInput {
+  if (measured === undefined || measured.recordBytes <= 0) return { rate, recordSize: Math.max(1, Math.round(recordBytes)) };
+  return { rate: rate / Math.max(1, measured.userRecordsPerRecord), recordSize: Math.max(1, Math.round(measured.recordBytes)), peakFactor: Math.max(1, measured.hotShardFactor) };
+}
+
+/**
  * The recommendation for `targetRate` from the measured steps, and the Kinesis sizing for the
- * same load (records of `recordBytes`, one consumer application).
+ * same load (records of `recordBytes`, one consumer application; with `kinesis`, the per-shard
+ * figures a Kinesis run measured, see {@link kinesisSizingInput}).
  *
  * The rule: the knee is the highest step rate that was sustained and within budget, with every
  * step below it. One consumer task (1 vCPU: the pipeline's JavaScript runs on one thread) can
@@ -54,7 +70,7 @@ export function overBudget(step: Pick<StepResult, 'latency' | 'cpuCores' | 'rssM
  *
  * @example recommendFrom({ steps, targetRate: 4000, recordBytes: 300 }).tasks // 2
  */
-export function recommendFrom(options: { readonly steps: readonly StepResult[]; readonly targetRate: number; readonly recordBytes: number }): {
+export function recommendFrom(options: { readonly steps: readonly StepResult[]; readonly targetRate: number; readonly recordBytes: number; readonly kinesis?: MeasuredKinesis | undefined }): {
   readonly recommendation: Recommendation;
   readonly sizing: SizingResult;
 } {
@@ -69,7 +85,8 @@ export function recommendFrom(options: { readonly steps: readonly StepResult[]; 
       break;
     }
   }
-  const sizing = sizeStream({ rate: targetRate, recordSize: Math.max(1, Math.round(options.recordBytes)) });
+  const measured = options.kinesis;
+  const sizing = sizeStream(kinesisSizingInput(targetRate, options.recordBytes, measured));
   const explanation: string[] = [];
   let perTaskRate: number | null = null;
   let tasks: number | null = null;
@@ -90,7 +107,7 @@ export function recommendFrom(options: { readonly steps: readonly StepResult[]; 
     const ceiling = Math.min(capped ? knee.targetRate : Number.POSITIVE_INFINITY, perCore);
     perTaskRate = TASK_HEADROOM * ceiling;
     tasks = Math.max(1, Math.ceil(targetRate / perTaskRate));
-    partitions = 2 * tasks;
+    partitions = measured === undefined ? 2 * tasks : null;
     explanation.push(
       broke === undefined
         ? `every step up to ${fmt(knee.targetRate, 0)} records/s was sustained: the knee is above the tested rates`
@@ -103,11 +120,28 @@ export function recommendFrom(options: { readonly steps: readonly StepResult[]; 
         (capped ? `; the knee caps a task at ${fmt(knee.targetRate, 0)} records/s` : ''),
     );
     explanation.push(`one task of 1 vCPU is planned at ${Math.round(TASK_HEADROOM * 100)}% of ${fmt(ceiling, 0)} = ${fmt(perTaskRate, 0)} records/s`);
-    explanation.push(`Fargate tasks = ⌈${fmt(targetRate, 0)} ÷ ${fmt(perTaskRate, 0)}⌉ = ${tasks}; partitions = 2 × tasks = ${partitions} (room to double the tasks without repartitioning)`);
+    explanation.push(
+      `Fargate tasks = ⌈${fmt(targetRate, 0)} ÷ ${fmt(perTaskRate, 0)}⌉ = ${tasks}` +
+        (partitions === null ? '' : `; partitions = 2 × tasks = ${partitions} (room to double the tasks without repartitioning)`),
+    );
   }
-  explanation.push(
-    `Kinesis for the same load (${fmt(options.recordBytes, 0)} B records, keys spread evenly): ${sizing.recommendation.shards} ${sizing.recommendation.shards === 1 ? 'shard' : 'shards'}, ${sizing.recommendation.mode} (${sizing.recommendation.reason})`,
-  );
+  // a shard is leased to one worker at a time: fewer shards than tasks leaves tasks idle
+  const shards = measured === undefined ? sizing.recommendation.shards : Math.max(sizing.recommendation.shards, tasks ?? 1);
+  if (measured === undefined) {
+    explanation.push(
+      `Kinesis for the same load (${fmt(options.recordBytes, 0)} B records, keys spread evenly): ${shards} ${shards === 1 ? 'shard' : 'shards'}, ${sizing.recommendation.mode} (${sizing.recommendation.reason})`,
+    );
+  } else {
+    const carried = measured.userRecordsPerRecord > 1 ? `${fmt(measured.userRecordsPerRecord, 1)} user records per aggregated Kinesis record of ${fmt(measured.recordBytes, 0)} B` : `one record per event, ${fmt(measured.recordBytes, 0)} B each`;
+    explanation.push(
+      `Kinesis, from this run's puts: ${carried}, ${fmt(measured.putUnitsPerUserRecord, 3)} PUT units per event; the busiest of ${measured.shards} shards took ${fmt(measured.hotShardFactor, 2)}× an even share (${fmt(measured.hotShardRate, 0)} records/s at ${fmt(measured.atRate, 0)}/s)`,
+    );
+    explanation.push(
+      `${fmt(targetRate, 0)} events/s = ${fmt(sizing.input.rate, 0)} Kinesis records/s, the busiest shard at ×${fmt(sizing.input.peakFactor, 2)}: ${sizing.shards} ${sizing.shards === 1 ? 'shard' : 'shards'} (${sizing.shardCapacity.binding} binds)` +
+        (shards > sizing.shards ? `, raised to ${shards} so that each of the ${tasks} tasks holds a shard` : '') +
+        `; ${sizing.recommendation.mode} (${sizing.recommendation.reason})`,
+    );
+  }
   return {
     recommendation: {
       kneeRate: knee?.targetRate ?? null,
@@ -116,7 +150,7 @@ export function recommendFrom(options: { readonly steps: readonly StepResult[]; 
       perTaskRate,
       tasks,
       partitions,
-      kinesisShards: sizing.recommendation.shards,
+      kinesisShards: shards,
       kinesisMode: sizing.recommendation.mode,
       explanation,
     },

@@ -79,7 +79,7 @@ export function renderReportHtml(report: LoadReport, assets: ChartAssets): strin
   const headline =
     r.tasks === null
       ? `No recommendation: ${esc(r.explanation[0] ?? '')}`
-      : `For ${fmt(r.targetRate, 0)} records/s: <b>${r.tasks} Fargate ${r.tasks === 1 ? 'task' : 'tasks'}</b>, <b>${r.partitions} Kafka partitions</b>; on Kinesis <b>${r.kinesisShards} ${r.kinesisShards === 1 ? 'shard' : 'shards'}, ${r.kinesisMode}</b>`;
+      : `For ${fmt(r.targetRate, 0)} records/s: <b>${r.tasks} Fargate ${r.tasks === 1 ? 'task' : 'tasks'}</b>${r.partitions === null ? '' : `, <b>${r.partitions} Kafka partitions</b>`}; on Kinesis <b>${r.kinesisShards} ${r.kinesisShards === 1 ? 'shard' : 'shards'}, ${r.kinesisMode}</b>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -96,7 +96,7 @@ td:first-child, th:first-child { text-align: left; } tr.bad td { background: #fd
 </head>
 <body>
 <h1>${esc(title)}</h1>
-<p class="meta">${esc(report.generatedAt)} · target ${esc(report.target)} (${report.topicPartitions} partitions) · workload ${esc(report.workload)} (seed ${report.seed}, key ${esc(report.keyField)}) · pipeline ${esc(report.pipeline)} · ${report.recordSize > 0 ? `records padded to ${report.recordSize} B` : 'records as generated'}</p>
+<p class="meta">${esc(report.generatedAt)} · target ${esc(report.target)} (${report.topicPartitions} ${report.kinesis === undefined ? 'partitions' : `shards${report.kinesis.aggregate ? ', KPL-aggregated' : ''}`}) · workload ${esc(report.workload)} (seed ${report.seed}, key ${esc(report.keyField)}) · pipeline ${esc(report.pipeline)} · ${report.recordSize > 0 ? `records padded to ${report.recordSize} B` : 'records as generated'}</p>
 <p>${headline}</p>
 <ul>${r.explanation.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>
 <p class="meta">Totals: ${report.totals.acked} records acknowledged, ${report.totals.read} read by the pipeline${report.drained ? '' : ' (the pipeline did not read everything before the drain timeout)'}, ${report.totals.failed} failed sends, ${report.totals.resultsOut} results out, ${report.totals.deadLettered} dead-lettered, ${report.totals.late} late. Latency runs from the moment each record was due (open-loop schedule) to the pipeline having it.</p>
@@ -113,7 +113,7 @@ td:first-child, th:first-child { text-align: left; } tr.bad td { background: #fd
 <tr><th>step</th><th>target/s</th><th>put/s</th><th>read/s</th><th>acked</th><th>read</th><th>failed</th><th>lag end / max</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>CPU cores</th><th>RSS MB</th><th>sustained</th></tr>
 ${stepRows}
 </table>
-<h2>Kinesis cost at ${fmt(report.sizing.input.rate, 0)} records/s of ${fmt(report.sizing.input.recordSize, 0)} B (${report.sizing.hoursPerMonth} h month, ${esc(report.sizing.prices.region)} prices as of ${esc(report.sizing.prices.asOf)})</h2>
+${kinesisSection(report)}<h2>Kinesis cost at ${fmt(report.sizing.input.rate, 0)} records/s of ${fmt(report.sizing.input.recordSize, 0)} B (${report.sizing.hoursPerMonth} h month, ${esc(report.sizing.prices.region)} prices as of ${esc(report.sizing.prices.asOf)})</h2>
 <table>
 <tr><th>mode</th><th>item</th><th>quantity</th><th>per month</th></tr>
 ${costRows}
@@ -166,6 +166,31 @@ const PAGE_SCRIPT = String.raw`
     { scales: { x: { time: false } } });
 })();
 `;
+
+/** A Kinesis target's puts and per-shard load; nothing for Kafka. */
+function kinesisSection(report: LoadReport): string {
+  const k = report.kinesis;
+  if (k === undefined) return '';
+  const p = k.puts;
+  const steps = report.steps.map((s) => `<th>put step ${s.step + 1}</th><th>read step ${s.step + 1}</th>`).join('');
+  const rows = k.shardLoad
+    .map((shard) => `<tr><td>${esc(shard.shard)}</td>${shard.put.map((n, i) => `<td>${n}</td><td>${shard.read[i] ?? 0}</td>`).join('')}<td>${shard.millisBehindMax === null ? 'n/a' : fmt(shard.millisBehindMax, 0)}</td></tr>`)
+    .join('\n');
+  const stepRows = report.steps
+    .map((s) => `<tr><td>${s.step + 1}</td><td>${s.puts?.putCalls ?? 0}</td><td>${s.puts?.kinesisRecords ?? 0}</td><td>${s.puts?.userRecords ?? 0}</td><td>${s.puts?.throttled ?? 0}</td><td>${s.puts?.putUnits ?? 0}</td><td>${s.millisBehindMax === undefined ? 'n/a' : `${fmt(s.millisBehindEnd ?? 0, 0)} / ${fmt(s.millisBehindMax, 0)}`}</td></tr>`)
+    .join('\n');
+  return `<h2>Kinesis puts and shards</h2>
+<p class="meta">${p.putCalls} PutRecords calls; ${p.kinesisRecords} Kinesis records (${p.aggregatedRecords} KPL-aggregated) carrying ${p.userRecords} user records; ${p.putUnits} PUT payload units (25 KB); ${p.throttled} entries throttled (ProvisionedThroughputExceeded), ${p.retried} records sent again, none dropped. Per shard: user records by the put results' ShardId, and as the pipeline read them.</p>
+<table>
+<tr><th>step</th><th>PutRecords calls</th><th>Kinesis records</th><th>user records</th><th>throttled entries</th><th>PUT units</th><th>MillisBehindLatest end / max (ms)</th></tr>
+${stepRows}
+</table>
+<table>
+<tr><th>shard</th>${steps}<th>MillisBehindLatest max (ms)</th></tr>
+${rows}
+</table>
+`;
+}
 
 function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Percentiles } from './latency.js';
+import type { PutCounts } from './service.js';
 import type { SizingResult } from './sizing.js';
 
 /** Limits a load case sets for the consumer; a step over any of them is not within budget. */
@@ -53,6 +54,11 @@ export interface StepResult {
   readonly sustained: boolean;
   /** Budget lines the step exceeded (empty: within budget, or no budget). */
   readonly overBudget: readonly string[];
+  /** Kinesis: the put results of the step's acknowledged records, counted (absent for Kafka). */
+  readonly puts?: PutCounts | undefined;
+  /** Kinesis: MillisBehindLatest of the shard furthest behind, the most within the window and at its end, ms. */
+  readonly millisBehindMax?: number | undefined;
+  readonly millisBehindEnd?: number | undefined;
 }
 
 /** One sample of the run over time. */
@@ -73,6 +79,8 @@ export interface Sample {
   readonly cpuCores: number;
   readonly rssMb: number;
   readonly heapMb: number;
+  /** Kinesis: MillisBehindLatest of the shard furthest behind, ms. */
+  readonly millisBehindLatest?: number | undefined;
 }
 
 /** The recommendation and the rule it follows. */
@@ -87,11 +95,41 @@ export interface Recommendation {
   readonly perTaskRate: number | null;
   readonly tasks: number | null;
   readonly partitions: number | null;
-  /** Kinesis, for the same load: shards and mode from the sizing model. */
+  /** Kinesis, for the same load: shards and mode from the sizing model (a Kinesis target: from its measured per-shard load, and at least one shard per task). */
   readonly kinesisShards: number;
   readonly kinesisMode: 'provisioned' | 'on-demand';
   /** The rule, in words, with this run's numbers. */
   readonly explanation: readonly string[];
+}
+
+/** What a Kinesis run measured of the stream, beyond the steps. */
+export interface KinesisReport {
+  readonly stream: string;
+  readonly aggregate: boolean;
+  /** Open shards when the run started. */
+  readonly shards: number;
+  /** The steps' put counts added up. */
+  readonly puts: PutCounts;
+  /** Per shard: user records put per step (from the put results' ShardId), read per step, and the most MillisBehindLatest seen (null: never reported). */
+  readonly shardLoad: readonly { readonly shard: string; readonly put: readonly number[]; readonly read: readonly number[]; readonly millisBehindMax: number | null }[];
+  /** What the sizing recommendation takes from this run. */
+  readonly measured: MeasuredKinesis;
+}
+
+/** The per-shard figures a Kinesis run measured, as the sizing model takes them. */
+export interface MeasuredKinesis {
+  /** User records per Kinesis record (1 without aggregation). */
+  readonly userRecordsPerRecord: number;
+  /** Mean bytes of a Kinesis record as put (data and partition key; aggregated records whole). */
+  readonly recordBytes: number;
+  /** PUT payload units per user record. */
+  readonly putUnitsPerUserRecord: number;
+  /** At the highest step: the busiest shard's user records ÷ the mean over the open shards (≥ 1). */
+  readonly hotShardFactor: number;
+  /** The busiest shard's user records per second at the highest step, and that step's rate. */
+  readonly hotShardRate: number;
+  readonly atRate: number;
+  readonly shards: number;
 }
 
 /** The whole report. */
@@ -132,4 +170,6 @@ export interface LoadReport {
   /** The sizing model at the recommendation's target rate. */
   readonly sizing: SizingResult;
   readonly recommendation: Recommendation;
+  /** A Kinesis target's puts and per-shard load (absent for Kafka). */
+  readonly kinesis?: KinesisReport | undefined;
 }

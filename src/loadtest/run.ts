@@ -1,23 +1,29 @@
 /**
- * `sluice loadtest` against Kafka: the pipeline under test joins a consumer group on the topic,
- * the load driver (its own process) produces a stepped, open-loop load into it, and this process
- * samples throughput, offset lag, latency, CPU and memory until the pipeline has read everything.
+ * `sluice loadtest`: the pipeline under test reads the target (a consumer group on a Kafka topic,
+ * or every shard of a Kinesis stream), the load driver (its own process) produces a stepped,
+ * open-loop load into it, and this process samples throughput, lag, latency, CPU and memory
+ * until the pipeline has read everything.
  *
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { Source } from '../core/connectors.js';
 import type { PipelineDefinition } from '../core/definition.js';
 import type { Workload } from '../ingest/generator/index.js';
-import type { KafkaEndpoint } from '../kafka/endpoint.js';
+import { kafkaSource } from '../ingest/kafka/index.js';
+import { kinesisSource } from '../ingest/kinesis/index.js';
 import { ConsumerSide } from './consumer.js';
 import { epochNow, type StepSendStats } from './driver.js';
 import { startDriver, type DriverHandle } from './driver-handle.js';
-import { isSustained, overBudget, recommendFrom } from './recommend.js';
-import type { Budget, LoadReport, Sample, StepResult } from './report.js';
+import { kinesisReport } from './kinesis-report.js';
+import { isSustained, kinesisSizingInput, overBudget, recommendFrom } from './recommend.js';
+import type { Budget, LoadReport, StepResult } from './report.js';
+import { cpuSeconds, emptyWindow, round, Sampler } from './sampler.js';
 import { OpenLoopSchedule, type Step } from './schedule.js';
-import { openTopicOffsets, type TopicOffsets } from './service.js';
+import { kinesisShards, openTopicOffsets, type TopicOffsets } from './service.js';
 import { sizeStream } from './sizing.js';
+import type { LoadTarget } from './target.js';
 
 /**
  * What to run.
@@ -25,9 +31,10 @@ import { sizeStream } from './sizing.js';
  * @example { target: 'kafka://127.0.0.1:9092/load', endpoint, steps: [{ rate: 1000, durationMs: 3000 }], workload: 'clickstream', … }
  */
 export interface LoadTestOptions {
-  /** The `kafka://` URL as given (the driver process parses it again, with secrets from its environment). */
-  readonly target: string;
-  readonly endpoint: KafkaEndpoint;
+  /** The target; the driver process parses its URL again, with secrets from its environment. */
+  readonly target: LoadTarget;
+  /** Kinesis: pack the user records into KPL aggregated records. */
+  readonly aggregate?: boolean | undefined;
   readonly steps: readonly Step[];
   readonly workload: Workload;
   readonly seed: number;
@@ -49,44 +56,42 @@ export interface LoadTestOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
-interface Snapshot {
-  readonly at: number;
-  readonly read: number;
-  readonly acked: number;
-  readonly cpu: NodeJS.CpuUsage;
-}
-
-const MB = 1024 * 1024;
 /** How long the pipeline may take to read its first records. */
 const WARM_UP_TIMEOUT_MS = 60_000;
 
 /**
  * Runs the load test and returns its report (write it with `writeReport`).
  *
- * @throws UserError: the topic is missing, the broker unreachable (from either side).
+ * @throws UserError: the topic or stream is missing, the broker unreachable (from either side).
  */
 export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport> {
   const sampleMs = options.sampleMs ?? 1000;
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
-  const offsets = await openTopicOffsets(options.endpoint);
-  const partitions = offsets.partitions;
-  // a fresh group that starts at the first record written from now on: older records in the topic are not this run's
+  const { target } = options;
+  // the consumer starts at the first record written from now on: older records are not this run's
   const startTime = Date.now() - 1;
-  const sourceEndpoint: KafkaEndpoint = {
-    ...options.endpoint,
-    group: `sluice-loadtest-${randomUUID().slice(0, 8)}`,
-    start: { kind: 'timestamp', time: startTime },
-  };
-  const consumer = new ConsumerSide({ endpoint: sourceEndpoint, definition: options.definition, steps: options.steps.length });
+  let offsets: TopicOffsets | undefined;
+  let partitions: number;
+  let source: Source;
+  if (target.kind === 'kafka') {
+    offsets = await openTopicOffsets(target.endpoint);
+    partitions = offsets.partitions;
+    source = kafkaSource({ ...target.endpoint, group: `sluice-loadtest-${randomUUID().slice(0, 8)}`, start: { kind: 'timestamp', time: startTime } });
+  } else {
+    partitions = (await kinesisShards(target.endpoint)).length;
+    // one worker, its leases in memory, every shard from AT_TIMESTAMP
+    source = kinesisSource({ ...target.endpoint, start: { kind: 'timestamp', time: startTime } });
+  }
+  const consumer = new ConsumerSide({ source, definition: options.definition, steps: options.steps.length });
   let driver: DriverHandle | undefined;
   try {
     const plan = { workload: options.workload, seed: options.seed, recordSize: options.recordSize, keyField: options.keyField, steps: options.steps };
-    [driver] = await Promise.all([startDriver(options.target, plan), consumer.start(partitions)]);
+    [driver] = await Promise.all([startDriver(target.url, plan, { aggregate: options.aggregate === true }), consumer.start(partitions)]);
     await warmUp(driver, consumer, partitions);
-    const startOffsets = await offsets.endOffsets();
     const schedule = new OpenLoopSchedule(epochNow() + 250, options.steps);
     let acked = 0;
-    const sampler = new Sampler({ schedule, consumer, offsets, startOffsets, sampleMs, acked: () => acked });
+    const lag = await lagProbe(offsets, consumer, () => acked);
+    const sampler = new Sampler({ schedule, consumer, sampleMs, acked: () => acked, lag });
     sampler.start();
     const onAbort = (): void => driver?.stop();
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -116,8 +121,30 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport>
   } finally {
     driver?.kill();
     await consumer.stop().catch(() => undefined);
-    await offsets.close();
+    await offsets?.close();
   }
+}
+
+/**
+ * Consumer lag in records. Kafka: each partition's end offset minus the next offset the pipeline
+ * reads (from the end offsets when the load starts). Kinesis has no offsets to compare: the
+ * records the driver has had acknowledged minus those the pipeline read (MillisBehindLatest,
+ * sampled beside it, is Kinesis's own measure).
+ */
+async function lagProbe(offsets: TopicOffsets | undefined, consumer: ConsumerSide, acked: () => number): Promise<() => Promise<number>> {
+  if (offsets === undefined) return async () => Math.max(0, acked() - consumer.read);
+  const startOffsets = await offsets.endOffsets();
+  return async () => {
+    const ends = await offsets.endOffsets();
+    let lag = 0n;
+    for (const [partition, end] of ends) {
+      const start = startOffsets.get(partition) ?? 0n;
+      const next = consumer.nextOffsets.get(partition) ?? start;
+      const position = next > start ? next : start;
+      if (end > position) lag += end - position;
+    }
+    return Number(lag);
+  };
 }
 
 /**
@@ -133,117 +160,6 @@ async function warmUp(driver: DriverHandle, consumer: ConsumerSide, partitions: 
     }
     await driver.warmUp();
     await waitFor(() => consumer.warmedUp.size >= partitions, 1000);
-  }
-}
-
-/** Takes a sample every `sampleMs` from the schedule's start, and one at every step boundary. */
-class Sampler {
-  readonly samples: Sample[] = [];
-  /** Snapshots at step boundaries (index k: the start of step k; the last: the end of the load). */
-  readonly boundaries: (Snapshot | undefined)[];
-  /** Lag and memory per step window: max lag, lag at the end, max RSS and heap. */
-  readonly windows: { lagMax: number; lagEnd: number; rssMax: number; heapMax: number }[];
-  private previous: Snapshot | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private running: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly o: {
-      readonly schedule: OpenLoopSchedule;
-      readonly consumer: ConsumerSide;
-      readonly offsets: TopicOffsets;
-      readonly startOffsets: Map<number, bigint>;
-      readonly sampleMs: number;
-      readonly acked: () => number;
-    },
-  ) {
-    this.boundaries = new Array<Snapshot | undefined>(o.schedule.steps.length + 1).fill(undefined);
-    this.windows = o.schedule.steps.map(() => ({ lagMax: 0, lagEnd: 0, rssMax: 0, heapMax: 0 }));
-  }
-
-  start(): void {
-    this.previous = this.snapshot(epochNow());
-    this.arm();
-  }
-
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
-    // a boundary the timers never reached (the load was stopped early) is taken now
-    const last = this.snapshot(epochNow());
-    for (let k = 0; k < this.boundaries.length; k++) this.boundaries[k] ??= last;
-  }
-
-  /** The next sample time: the next multiple of sampleMs or step boundary after now. */
-  private arm(): void {
-    if (this.stopped) return;
-    const now = epochNow();
-    const { schedule, sampleMs } = this.o;
-    let next = schedule.startAt + Math.ceil((now - schedule.startAt + 1) / sampleMs) * sampleMs;
-    for (const boundary of schedule.starts) if (boundary > now && boundary < next) next = boundary;
-    this.timer = setTimeout(() => {
-      this.running = this.sample(schedule.starts.indexOf(next)).finally(() => this.arm());
-    }, Math.max(0, next - now));
-  }
-
-  private snapshot(at: number): Snapshot {
-    return { at, read: this.o.consumer.read, acked: this.o.acked(), cpu: process.cpuUsage() };
-  }
-
-  /** One sample; `boundary` is the index of the step boundary it was armed for (−1: none). */
-  private async sample(boundary: number): Promise<void> {
-    const { schedule, consumer } = this.o;
-    const snap = this.snapshot(epochNow());
-    const prev = this.previous ?? snap;
-    this.previous = snap;
-    if (boundary >= 0 && this.boundaries[boundary] === undefined) this.boundaries[boundary] = snap;
-    const seconds = Math.max(1e-3, (snap.at - prev.at) / 1000);
-    const memory = process.memoryUsage();
-    // the interval's latencies before awaiting the broker, so that they end where the snapshot does
-    const latency = consumer.latency.takeInterval();
-    const lag = await this.lag().catch(() => Number.NaN);
-    // the window this interval belongs to: the step whose time holds its middle
-    const step = schedule.stepAt((snap.at + prev.at) / 2);
-    const window = this.windows[step];
-    if (window !== undefined) {
-      if (Number.isFinite(lag)) {
-        window.lagMax = Math.max(window.lagMax, lag);
-        window.lagEnd = lag;
-      }
-      window.rssMax = Math.max(window.rssMax, memory.rss / MB);
-      window.heapMax = Math.max(window.heapMax, memory.heapUsed / MB);
-    }
-    this.samples.push({
-      t: round((snap.at - schedule.startAt) / 1000, 3),
-      step,
-      targetRate: schedule.steps[step]?.rate ?? 0,
-      putRate: round((snap.acked - prev.acked) / seconds, 1),
-      readRate: round((snap.read - prev.read) / seconds, 1),
-      lag: Number.isFinite(lag) ? lag : 0,
-      p50: latency.p50,
-      p90: latency.p90,
-      p99: latency.p99,
-      max: latency.max,
-      cpuCores: round(cpuSeconds(prev.cpu, snap.cpu) / seconds, 3),
-      rssMb: round(memory.rss / MB, 1),
-      heapMb: round(memory.heapUsed / MB, 1),
-    });
-  }
-
-  /** Offset lag: each partition's end offset minus the next offset the pipeline reads. */
-  private async lag(): Promise<number> {
-    const ends = await this.o.offsets.endOffsets();
-    let lag = 0n;
-    for (const [partition, end] of ends) {
-      const start = this.o.startOffsets.get(partition) ?? 0n;
-      const next = this.o.consumer.nextOffsets.get(partition) ?? start;
-      const position = next > start ? next : start;
-      if (end > position) lag += end - position;
-    }
-    return Number(lag);
   }
 }
 
@@ -264,7 +180,7 @@ function buildReport(r: {
     const from = sampler.boundaries[k];
     const to = sampler.boundaries[k + 1];
     const seconds = from !== undefined && to !== undefined ? Math.max(1e-3, (to.at - from.at) / 1000) : step.durationMs / 1000;
-    const window = sampler.windows[k] ?? { lagMax: 0, lagEnd: 0, rssMax: 0, heapMax: 0 };
+    const window = sampler.windows[k] ?? emptyWindow();
     const acked = sent?.acked ?? 0;
     const base = {
       step: k,
@@ -288,17 +204,21 @@ function buildReport(r: {
       cpuCores: from !== undefined && to !== undefined ? round(cpuSeconds(from.cpu, to.cpu) / seconds, 3) : 0,
       rssMaxMb: round(window.rssMax, 1),
       heapMaxMb: round(window.heapMax, 1),
+      ...(sent?.puts == null ? {} : { puts: sent.puts }),
+      ...(window.behindMax === undefined ? {} : { millisBehindMax: window.behindMax, millisBehindEnd: window.behindEnd ?? 0 }),
     };
     return { ...base, sustained: isSustained(base), overBudget: overBudget(base, budget) };
   });
   const totalAcked = steps.reduce((sum, s) => sum + s.acked, 0);
   const recordBytes = totalAcked > 0 ? steps.reduce((sum, s) => sum + (s.meanValueBytes + s.meanKeyBytes) * s.acked, 0) / totalAcked : Math.max(1, options.recordSize);
   const targetRate = options.targetRate ?? Math.max(...options.steps.map((s) => s.rate));
-  const { recommendation, sizing } = recommendFrom({ steps, targetRate, recordBytes });
+  const kinesis = options.target.kind === 'kinesis' ? kinesisReport({ stream: options.target.endpoint.stream, aggregate: options.aggregate === true, shards: r.partitions, steps, behindMax: sampler.behindMax, readByPartition: consumer.readByPartition }) : undefined;
+  const measured = kinesis?.measured;
+  const { recommendation, sizing } = recommendFrom({ steps, targetRate, recordBytes, kinesis: measured });
   const costByRate = [...new Set([...options.steps.map((s) => s.rate), targetRate])]
     .sort((a, b) => a - b)
     .map((rate) => {
-      const sized = sizeStream({ rate, recordSize: Math.max(1, Math.round(recordBytes)) });
+      const sized = sizeStream(kinesisSizingInput(rate, recordBytes, measured));
       return { rate, shards: sized.shards, provisioned: round(sized.cost.provisioned.total, 2), onDemand: round(sized.cost.onDemand.total, 2) };
     });
   const partitionLoad = [...consumer.readByPartition.entries()]
@@ -308,7 +228,7 @@ function buildReport(r: {
     version: 1,
     generatedAt: new Date().toISOString(),
     case: options.caseName ?? null,
-    target: options.endpoint.url,
+    target: options.target.url,
     topicPartitions: r.partitions,
     workload: options.workload,
     seed: options.seed,
@@ -335,20 +255,13 @@ function buildReport(r: {
     costByRate,
     sizing,
     recommendation,
+    ...(kinesis === undefined ? {} : { kinesis }),
   };
 }
 
+/** The number a partition id ends with: `topic/3` → 3, `stream/shardId-000000000001` → 1. */
 function partitionNumber(id: string): number {
-  return Number(id.slice(id.lastIndexOf('/') + 1));
-}
-
-function cpuSeconds(from: NodeJS.CpuUsage, to: NodeJS.CpuUsage): number {
-  return (to.user - from.user + to.system - from.system) / 1e6;
-}
-
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
+  return Number(/(\d+)$/.exec(id)?.[1] ?? Number.NaN);
 }
 
 /** Polls `done` every 50 ms until it holds (true) or `timeoutMs` passes (false). */

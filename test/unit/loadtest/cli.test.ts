@@ -61,13 +61,27 @@ describe('sluice loadtest: command-line mistakes fail before connecting', () => 
   // nothing listens on port 1: a check that came after connecting would fail differently
   const target = 'kafka://127.0.0.1:1/load';
 
-  it('a Kinesis target is not built yet', async () => {
-    const line = await fails(['loadtest', '--target', 'kinesis://clicks', '--rate', '100', '--duration', '3s', '--workload', 'clickstream']);
-    expect(line).toBe("sluice: --target 'kinesis://clicks': the Kinesis target is not built yet; use kafka://BROKER[,BROKER]/TOPIC");
+  it.each([
+    ['kinesis://clicks?key=page', "--target 'kinesis://clicks?key=page': the partition key of a load test is an event field, given with --key; remove key="],
+    ['kinesis://clicks?start=latest', "--target 'kinesis://clicks?start=latest': 'start' is chosen by the load test"],
+    ['kinesis://clicks?aggregate=maybe', "--target 'kinesis://clicks?aggregate=maybe': aggregate must be true or false, got 'maybe'"],
+    ['kinesis://no/such', "--target 'kinesis://no/such': write kinesis://STREAM"],
+  ])('a Kinesis target %s → one line naming --target', async (url, expected) => {
+    expect(await fails(['loadtest', '--target', url, '--rate', '100', '--duration', '3s', '--workload', 'clickstream'])).toContain(expected);
   });
 
+  it('--aggregate is for Kinesis targets', async () => {
+    const line = await fails(['loadtest', '--target', target, '--rate', '100', '--duration', '3s', '--workload', 'clickstream', '--aggregate']);
+    expect(line).toContain('--aggregate packs records for Kinesis (KPL aggregation)');
+  });
+
+  it('a Kinesis stream that is not reachable fails with one line naming the target (exit 1)', async () => {
+    const flags = ['--target', 'kinesis://clicks?endpoint=http://127.0.0.1:1', '--rate', '100', '--duration', '3s', '--workload', 'clickstream'];
+    expect(await fails(['loadtest', ...flags], 1)).toContain("--target 'kinesis://clicks?endpoint=http://127.0.0.1:1': ");
+  }, 30_000);
+
   it.each([
-    [['--target', 'http://x/y', '--rate', '100', '--duration', '3s', '--workload', 'clickstream'], "--target 'http://x/y': write kafka://"],
+    [['--target', 'http://x/y', '--rate', '100', '--duration', '3s', '--workload', 'clickstream'], "--target 'http://x/y': write kafka://BROKER[,BROKER]/TOPIC or kinesis://STREAM"],
     [['--target', 'kafka://nohost/t', '--rate', '100', '--duration', '3s', '--workload', 'clickstream'], "--target 'kafka://nohost/t': broker 'nohost' is not HOST:PORT"],
     [['--target', `${target}?key=page`, '--rate', '100', '--duration', '3s', '--workload', 'clickstream'], 'given with --key; remove key='],
     [['--target', target, '--duration', '3s', '--workload', 'clickstream'], '--rate is required (or a --case that sets it)'],

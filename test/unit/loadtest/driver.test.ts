@@ -87,4 +87,33 @@ describe('drive', () => {
     const last = messages.filter((m) => m.type === 'progress').at(-1);
     expect(last).toMatchObject({ sent: 180, acked: 0, failed: 180 });
   });
+
+  it('a request holds one step\'s records, and a Kinesis producer\'s put counts add up per step', async () => {
+    const batches: LoadRecord[][] = [];
+    const producer: LoadProducer = {
+      partitions: 2,
+      async send(records) {
+        batches.push([...records]);
+        // slow enough that records of both steps wait together at the boundary
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        const byShard: Record<string, number> = {};
+        for (const r of records) byShard[r.key.length % 2 === 0 ? 'shardId-0' : 'shardId-1'] = (byShard[r.key.length % 2 === 0 ? 'shardId-0' : 'shardId-1'] ?? 0) + 1;
+        return { putCalls: 1, kinesisRecords: records.length, aggregatedRecords: 0, userRecords: records.length, throttled: 1, retried: 1, putUnits: records.length, kinesisBytes: 10 * records.length, byShard };
+      },
+      close: async () => undefined,
+    };
+    const { steps } = await run(producer);
+    for (const batch of batches) expect(new Set(batch.map((r) => readStamp(r.value)?.step)).size).toBe(1);
+    expect(steps.map((s) => s.puts?.userRecords)).toEqual([60, 120]);
+    for (const s of steps) {
+      expect(Object.values(s.puts?.byShard ?? {}).reduce((a, b) => a + b, 0)).toBe(s.acked);
+      expect(s.puts?.putCalls).toBe(s.puts?.throttled);
+    }
+    expect(steps.reduce((sum, s) => sum + (s.puts?.putCalls ?? 0), 0)).toBe(batches.length);
+  });
+
+  it('a Kafka producer answers nothing: no put counts', async () => {
+    const { steps } = await run(fakeProducer({ delayMs: 1 }));
+    expect(steps.map((s) => s.puts)).toEqual([null, null]);
+  });
 });
