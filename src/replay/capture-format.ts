@@ -7,7 +7,9 @@
  * ```
  *
  * - `partition`: the Kafka partition number, or the source's partition id (a file path, `gen-0`);
- * - `offset`: the Kafka offset (a string: offsets are 64-bit), the file line or the generator seq;
+ * - `offset`: the Kafka offset (a string: offsets are 64-bit), the Kinesis sequence number (with
+ *   `:SUB` for the user records after the first of a KPL aggregated record), the file line or the
+ *   generator seq;
  * - `timestamp`, `key`: from the source's metadata, `null` when it has none (files, generator);
  * - `value`: the record as text, or `{"base64":"…"}` when its bytes are not UTF-8, or `null` for a
  *   Kafka tombstone.
@@ -42,7 +44,7 @@ export function captureRecordOf(env: Envelope<Raw>): CaptureRecord {
   const { position, meta } = env;
   // Kafka positions carry the partition as a number: that is what replay can give back to a topic
   const partition = typeof position['partition'] === 'number' ? position['partition'] : env.partition;
-  const offset = position['offset'] ?? position['line'] ?? position['seq'] ?? null;
+  const offset = position['offset'] ?? kinesisOffset(position) ?? position['line'] ?? position['seq'] ?? null;
   return {
     partition,
     offset,
@@ -51,6 +53,14 @@ export function captureRecordOf(env: Envelope<Raw>): CaptureRecord {
     headers: meta?.headers ?? {},
     value: captureValue(env.value as Raw | null | undefined),
   };
+}
+
+/** A Kinesis position as a capture offset: the sequence number, `SEQ:SUB` inside an aggregated record. */
+function kinesisOffset(position: Envelope['position']): string | undefined {
+  const sequence = position['sequence'];
+  const sub = position['sub'];
+  if (typeof sequence !== 'string') return undefined;
+  return typeof sub === 'number' && sub > 0 ? `${sequence}:${sub}` : sequence;
 }
 
 /**

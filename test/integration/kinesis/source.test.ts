@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFaultProxy } from '../../../src/dev/fault-proxy/index.js';
 import { hashKey } from '../../../src/loadtest/hashing.js';
 import { KINESIS_START_TIMEOUT_MS, useKinesis } from '../../support/kinesis.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
@@ -294,6 +295,63 @@ describe('native Kinesis source', () => {
     expect((await b.exited).code, b.stderr()).toBe(0);
     expect([...new Set(await resultLines(pushed))].sort()).toEqual([...expected].sort());
     expect([...new Set(await resultLines(polled))].sort()).toEqual([...expected].sort());
+  });
+
+  it('rides out throttled GetRecords (ProvisionedThroughputExceeded), expired iterators and 5xx answers, losing nothing', async () => {
+    const stream = await kinesis.createStream(2);
+    const all = [...events(0, 2_000), ...sentinels(2)];
+    const expected = await reference(all, 2, 'faults');
+    await put(stream, all);
+    const proxy = await startFaultProxy({
+      target: kinesis.endpoint,
+      plan: {
+        match: { target: 'Kinesis_20131202.GetRecords' },
+        throttleFirst: 4,
+        throttleAs: { status: 400, code: 'ProvisionedThroughputExceededException', message: 'Rate exceeded for shard' },
+        errorRate: 0.2,
+        seed: 3,
+      },
+    });
+    try {
+      const out = join(dir, 'faults.jsonl');
+      const run = start(['aggregate', '--source', `kinesis://${stream}?endpoint=${encodeURIComponent(proxy.url)}`, '--sink', `file:${out}`, ...AGG]);
+      await waitFor(() => settledCount(out, expected.length), 'every result', [run]);
+      // then every GetRecords call says its iterator expired, twice: the reader asks for new ones
+      expect(proxy.stats().throttled).toBe(4);
+      expect(proxy.stats().errors).toBeGreaterThan(0);
+      proxy.setPlan({ match: { target: 'Kinesis_20131202.GetRecords' }, throttleFirst: 2, throttleAs: { status: 400, code: 'ExpiredIteratorException', message: 'Iterator expired' } });
+      proxy.resetStats();
+      await put(stream, events(2_000, 50));
+      await waitFor(async () => proxy.stats().throttled >= 2 && proxy.stats().matched > proxy.stats().throttled, 'reads after the expired iterators', [run]);
+      run.child.kill('SIGTERM');
+      expect((await run.exited).code, run.stderr()).toBe(0);
+      expect(run.stderr()).toContain('2052 events in');
+      const lines = await resultLines(out);
+      expectOneContentPerId(lines);
+      expect([...new Set(lines)].filter((line) => expected.includes(line)).sort()).toEqual([...expected].sort());
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('records a stream with sluice record: partition keys, arrival times, shards and sequence numbers', async () => {
+    const stream = await kinesis.createStream(2);
+    const all = events(0, 300);
+    const landed = await kinesis.putRecords(stream, all.map((e) => ({ key: e.k, data: JSON.stringify(e) })));
+    const out = join(dir, 'record.jsonl');
+    const result = await sluice(['record', '--source', `kinesis://${stream}`, '--out', out, '--limit', '300']);
+    expect(result.code, result.stderr).toBe(0);
+    const captured = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { partition: string; offset: string; key: string; timestamp: number; value: string });
+    const where = new Map(landed.map((l, i) => [`${l.shardId}/${l.sequenceNumber}`, all[i] as Event]));
+    expect(captured).toHaveLength(300);
+    for (const record of captured) {
+      const shard = record.partition.slice(stream.length + 1);
+      const event = where.get(`${shard}/${record.offset}`);
+      expect(event, JSON.stringify(record)).toBeDefined();
+      expect(record.key).toBe(event?.k);
+      expect(JSON.parse(record.value)).toEqual(event);
+      expect(record.timestamp).toBeGreaterThan(Date.now() - 600_000);
+    }
   });
 
   it('names a missing stream in one line, without a stack', async () => {
