@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { CONFIG_VARIABLES, SECRET_VARIABLES, loadContainerConfig, type ContainerConfig, type Resource } from '../src/config/index.js';
+import { CONFIG_VARIABLES, SECRET_VARIABLES, loadContainerConfig, plannedScheme, type ContainerConfig, type KinesisResource, type Resource } from '../src/config/index.js';
 import { parseDuration } from '../src/core/duration.js';
 import { messageOf } from '../src/core/errors.js';
 
@@ -54,10 +54,14 @@ const deploySchema = z
       z.object({ repositoryArn: arn('ecr', /repository\/[a-z0-9._/-]+/, 'arn:aws:ecr:eu-west-1:123456789012:repository/sluice'), tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/) }).strict(),
       z.object({ name: z.string().min(1) }).strict(),
     ]),
-    /** Build target of the image: kcl when the source is Kinesis in KCL mode. */
+    /** Build target of the image: kcl when the source is Kinesis with coordinator=kcl (the MultiLangDaemon needs Java and its jars). */
     imageTarget: z.enum(['runtime', 'kcl']).default('runtime'),
     environment: z.record(z.string(), z.string()),
     secrets: z.record(z.string(), z.object({ secretArn: SECRET_ARN, field: z.string().min(1).optional() }).strict()).default({}),
+    /**
+     * What the source is split into, which bounds the task count: a Kafka topic's partitions, a
+     * Kinesis stream's open shards.
+     */
     partitions: z.number().int().min(1).max(10_000),
     tasks: z.object({ min: z.number().int().min(1).default(1), max: z.number().int().min(1).optional() }).strict().default({ min: 1 }),
     cpu: z.number().int().default(1024),
@@ -117,7 +121,10 @@ export type DeployInput = z.output<typeof deploySchema>;
 /** A checked deployment: its settings, and the container configuration it runs. */
 export interface DeployConfig extends DeployInput {
   readonly container: ContainerConfig;
-  /** Tasks the service scales between: at most one per partition (and one for a file store). */
+  /**
+   * Tasks the service scales between: at most one per partition (Kinesis: per shard), and one
+   * for a file: checkpoint store (so for `coordinator=kcl`) or a Kinesis source without `app=`.
+   */
   readonly capacity: { readonly min: number; readonly max: number };
   /** The task's stopTimeout: the shutdown deadline plus the margin. */
   readonly stopTimeoutSeconds: number;
@@ -192,8 +199,7 @@ export function checkDeployConfig(input: unknown): DeployConfig {
   const checkpoint = container.resources.checkpoint;
   const warnings: string[] = [];
   for (const url of [container.source, container.checkpoint]) {
-    const scheme = url?.split(':')[0];
-    if (scheme === 'kinesis' || scheme === 'dynamodb' || scheme === 's3') {
+    if (url !== undefined && plannedScheme(url) !== undefined) {
       warnings.push(`${url}: this version of Sluice cannot run it yet (the task would stop at start-up); the stack is ready for it`);
     }
   }
@@ -204,8 +210,22 @@ export function checkDeployConfig(input: unknown): DeployConfig {
   if (sigv4 !== undefined && d.opensearch === undefined && domainArnOf(sigv4, d) === undefined) {
     throw new DeployConfigError('opensearch.domainArn: an opensearch:// sink signs with SigV4, and its host names no domain; give the domain (or collection) ARN');
   }
-  if (resources.some((r) => r?.kind === 'kinesis') && d.imageTarget !== 'kcl') {
-    warnings.push('a kinesis:// source in KCL mode needs the image built with --target kcl (imageTarget: kcl)');
+  const kinesis = container.resources.source?.kind === 'kinesis' ? container.resources.source : undefined;
+  if (kinesis?.coordinator === 'kcl' && d.imageTarget !== 'kcl') {
+    // a warning, not an error: the stack cannot see which target the tagged image was built from
+    warnings.push(`SLUICE_SOURCE ${container.source}: coordinator=kcl runs the KCL MultiLangDaemon, which only the image built with --target kcl holds; set imageTarget: kcl`);
+  }
+  if (kinesis?.coordinator === 'kcl') {
+    // KCL's checkpoints only follow Sluice's, which keep each shard's state in a file: directory
+    if (checkpoint?.kind !== 'file') {
+      throw new DeployConfigError(
+        `environment.SLUICE_CHECKPOINT: coordinator=kcl keeps each shard's state in a file: checkpoint directory (the lease table's KCL checkpoints follow it); set it to file:DIR on the EFS volume`,
+      );
+    }
+  } else if (kinesis?.application !== undefined && container.checkpoint !== undefined) {
+    throw new DeployConfigError(
+      `environment.SLUICE_CHECKPOINT: the source keeps its checkpoints in the DynamoDB lease table '${kinesis.application}' (app= of ${container.source}) and refuses another store; remove SLUICE_CHECKPOINT`,
+    );
   }
 
   const singleWriter = checkpoint?.kind === 'file';
@@ -216,13 +236,31 @@ export function checkDeployConfig(input: unknown): DeployConfig {
   for (const r of resources) {
     if (r?.kind === 'file' && (d.efs === undefined || !isUnder(r.path, d.efs.mountPath))) warnings.push(`file:${r.path} is on the task's ephemeral storage: it is lost when the task stops`);
   }
-  const max = d.tasks.max ?? (singleWriter ? 1 : d.partitions);
-  if (max > d.partitions) throw new DeployConfigError(`tasks.max: ${max} tasks for ${d.partitions} partitions; a task beyond one per partition has nothing to read`);
-  if (singleWriter && max > 1) throw new DeployConfigError(`tasks.max: ${max}, but a file: checkpoint directory serves one machine; keep tasks.max 1 (fleets need the DynamoDB store, planned)`);
+  // without app= a Kinesis source holds every shard itself: a second task would read them all again
+  const oneReader = kinesis !== undefined && kinesis.application === undefined;
+  const max = d.tasks.max ?? (singleWriter || oneReader ? 1 : d.partitions);
+  if (max > d.partitions) {
+    throw new DeployConfigError(
+      kinesis === undefined
+        ? `tasks.max: ${max} tasks for ${d.partitions} partitions; a task beyond one per partition has nothing to read`
+        : `tasks.max: ${max} tasks for ${d.partitions} shards (partitions: the stream's open shard count); a task beyond one per shard has nothing to read`,
+    );
+  }
+  if (oneReader && max > 1) throw new DeployConfigError(kinesisFleetMessage(`tasks.max: ${max}`, kinesis, container));
+  if (oneReader && d.tasks.min > 1) throw new DeployConfigError(kinesisFleetMessage(`tasks.min: ${d.tasks.min}`, kinesis, container));
+  if (singleWriter && max > 1) {
+    const fleet = kinesis === undefined ? 'a Kafka fleet needs the DynamoDB checkpoint store, planned' : 'for a fleet drop coordinator=kcl and SLUICE_CHECKPOINT: the native source keeps its checkpoints in the lease table';
+    throw new DeployConfigError(`tasks.max: ${max}, but a file: checkpoint directory serves one machine; keep tasks.max 1 (${fleet})`);
+  }
   if (d.tasks.min > max) throw new DeployConfigError(`tasks.min: ${d.tasks.min} is above tasks.max ${max}`);
 
   const endpoints = d.sagemakerEndpoints ?? (container.modelEndpointUrl === undefined ? (BUILTIN_ENDPOINTS[container.pipeline] ?? []) : []);
   return { ...d, container, capacity: { min: d.tasks.min, max }, stopTimeoutSeconds, endpoints, warnings };
+}
+
+function kinesisFleetMessage(setting: string, kinesis: KinesisResource, container: ContainerConfig): string {
+  const lease = `add app=NAME (kinesis://${kinesis.stream}?app=NAME: the DynamoDB lease table the tasks share, which also keeps the checkpoints)`;
+  return `${setting}, but SLUICE_SOURCE ${container.source} has no app=, so one task reads every shard; for a fleet ${lease}${container.checkpoint === undefined ? '' : ' and remove SLUICE_CHECKPOINT'}`;
 }
 
 function isUnder(path: string, dir: string): boolean {

@@ -36,7 +36,7 @@ export const WILDCARD_EXCEPTIONS: readonly { readonly actions: readonly string[]
   {
     actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
     resource: /^arn:aws[a-z-]*:kinesis:[a-z0-9-]+:\d{12}:stream\/[^/*]+\/consumer\/[^/*:]+:\*$/,
-    why: "a stream consumer's ARN ends in its registration time, unknown until KCL registers it; the wildcard covers only that suffix",
+    why: "a stream consumer's ARN ends in its registration time, unknown until the source (or KCL) registers it; the wildcard covers only that suffix",
   },
   {
     actions: ['es:ESHttpHead', 'es:ESHttpPost'],
@@ -90,24 +90,35 @@ function kafkaGrants(resource: KafkaResource, role: 'source' | 'sink', config: D
   return grants;
 }
 
+/**
+ * The Kinesis source's calls. Native (src/ingest/kinesis/service.ts, fanout/service.ts):
+ * DescribeStreamSummary, ListShards, GetShardIterator, GetRecords; with `consumer=`
+ * RegisterStreamConsumer, DescribeStreamConsumer, SubscribeToShard. With `app=` the lease table of
+ * that name (src/checkpoint/stores/dynamodb/lease-table.ts): CreateTable, DescribeTable, Scan,
+ * GetItem, PutItem, UpdateItem; without `app=` leases stay beside the file: checkpoints and the
+ * role needs no DynamoDB. `coordinator=kcl` (the KCL 2.x MultiLangDaemon) also calls
+ * DescribeStream and deletes the leases of finished shards (DeleteItem), per AWS's "IAM
+ * permissions required for KCL consumer applications".
+ */
 function kinesisGrants(resource: KinesisResource, config: DeployConfig): Grant[] {
   const region = resource.region ?? config.region;
   const p = partitionOf(region);
   const stream = `arn:${p}:kinesis:${region}:${config.account}:stream/${resource.stream}`;
-  const leaseTable = `arn:${p}:dynamodb:${region}:${config.account}:table/${resource.application ?? config.container.pipeline}`;
+  const kcl = resource.coordinator === 'kcl';
   const grants: Grant[] = [
     {
       sid: `KinesisRead${sidPart(resource.stream)}`,
-      actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
+      actions: [...(kcl ? ['kinesis:DescribeStream'] : []), 'kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'],
       resources: [stream],
     },
-    // KCL keeps its leases (shard → worker, checkpoint) in a table named after the application
-    {
-      sid: 'KclLeaseTable',
-      actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      resources: [leaseTable],
-    },
   ];
+  if (resource.application !== undefined) {
+    grants.push({
+      sid: 'KinesisLeaseTable',
+      actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...(kcl ? ['dynamodb:DeleteItem'] : [])],
+      resources: [`arn:${p}:dynamodb:${region}:${config.account}:table/${resource.application}`],
+    });
+  }
   if (resource.consumer !== undefined) {
     grants.push({ sid: 'KinesisRegisterConsumer', actions: ['kinesis:RegisterStreamConsumer'], resources: [stream] });
     grants.push({ sid: 'KinesisFanOut', actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'], resources: [`${stream}/consumer/${resource.consumer}:*`] });
@@ -127,6 +138,17 @@ function sinkGrants(resource: Resource, config: DeployConfig): Grant[] {
           // src/sinks/firehose/service.ts: DescribeDeliveryStream at open, then PutRecordBatch
           actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],
           resources: [`arn:${partitionOf(region)}:firehose:${region}:${config.account}:deliverystream/${resource.deliveryStream}`],
+        },
+      ];
+    }
+    case 'kinesis-sink': {
+      const region = resource.region ?? config.region;
+      return [
+        {
+          sid: `KinesisWrite${sidPart(resource.stream)}`,
+          // src/sinks/kinesis/service.ts: DescribeStreamSummary and ListShards at open (the shard map KPL aggregation packs by), then PutRecords
+          actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:PutRecords'],
+          resources: [`arn:${partitionOf(region)}:kinesis:${region}:${config.account}:stream/${resource.stream}`],
         },
       ];
     }

@@ -226,7 +226,12 @@ interface LagMetrics {
   readonly alarmText: string;
 }
 
-/** Kinesis: the stream's iterator age; Kafka (and anything else): Sluice's own lag metrics. */
+/**
+ * Kinesis: the stream's iterator age; Kafka (and anything else): Sluice's own lag metrics. A
+ * polling source (native or KCL) reads `GetRecords.IteratorAgeMilliseconds`, which the stream
+ * reports over every application polling it, so a slower one reading the same stream scales this
+ * service too; a fan-out consumer (`consumer=`) has a metric of its own.
+ */
 function lagMetrics(config: DeployConfig, pipeline: string): LagMetrics {
   const source = config.container.resources.source;
   if (source?.kind === 'kinesis') {

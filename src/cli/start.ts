@@ -6,6 +6,7 @@ import type { CliIo } from './common.js';
 import { sinkOpener, sourceFor } from './endpoints.js';
 import { execute, type RunFlags } from './execute.js';
 import { loadPipeline } from './run-module.js';
+import { kclEndpointOf, runKclSupervisor } from '../ingest/kinesis/kcl/supervisor.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,6 +41,9 @@ export async function startFromEnvironment(env: Env, io: CliIo): Promise<void> {
   if (config.source === undefined && definition.defaults.source === undefined) {
     throw new UserError(ErrorCode.BAD_OPTION, `SLUICE_SOURCE: not set, and pipeline '${definition.name}' names no source of its own; set it to a source URL`);
   }
+  // KCL mode (image target kcl): this process supervises the MultiLangDaemon, as `sluice run` does
+  const kcl = kclEndpointOf(flags.source ?? definition.defaults.source);
+  if (kcl !== undefined) return runKclSupervisor({ module: config.pipeline, definition, flags, endpoint: kcl, report: io.report });
   await execute(definition, flags, io);
 }
 

@@ -14,13 +14,13 @@ import { parseFirehoseUrl } from '../sinks/firehose/config.js';
 import { parseTimestreamUrl } from '../sinks/timestream/config.js';
 import { parseOpenSearchUrl } from '../sinks/opensearch/endpoint.js';
 import { parseInfluxUrl } from '../sinks/influxdb/endpoint.js';
+import { parseKinesisUrl, type KinesisCoordinator } from '../kinesis/endpoint.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`. */
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-/** Kinesis stream names and DynamoDB table names share this alphabet (1–128 / 3–255 characters). */
-const KINESIS_STREAM = /^[a-zA-Z0-9_.-]{1,128}$/;
+/** DynamoDB table names: 3–255 letters, digits, '_', '.', '-'. */
 const DYNAMODB_TABLE = /^[a-zA-Z0-9_.-]{3,255}$/;
 /** S3 bucket names (the general-purpose rules, simplified: no dots next to each other or dashes). */
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -37,13 +37,20 @@ export interface KafkaResource {
   readonly region: string | undefined;
 }
 
-/** A Kinesis data stream, read with KCL leases in a DynamoDB table named after the application. */
+/**
+ * A Kinesis data stream read by the Kinesis source. With an application name (`app=`) a fleet of
+ * tasks shares the shards through the DynamoDB lease table of that name and keeps its checkpoints
+ * there; without, one task reads every shard and keeps leases and checkpoints beside
+ * `file:` checkpoints.
+ */
 export interface KinesisResource {
   readonly kind: 'kinesis';
   readonly stream: string;
   readonly region: string | undefined;
-  /** The KCL application name, which names the lease table. */
+  /** The URL's `app=`: the application name, which names the lease table (KCL's `applicationName`). */
   readonly application: string | undefined;
+  /** `native` (Sluice's own lease coordination) or `kcl` (the KCL MultiLangDaemon: image target `kcl`). */
+  readonly coordinator: KinesisCoordinator;
   /** An enhanced fan-out consumer name, when reading with SubscribeToShard. */
   readonly consumer: string | undefined;
 }
@@ -53,6 +60,7 @@ export type Resource =
   | KafkaResource
   | KinesisResource
   | { readonly kind: 'firehose'; readonly deliveryStream: string; readonly region: string | undefined }
+  | { readonly kind: 'kinesis-sink'; readonly stream: string; readonly region: string | undefined }
   | { readonly kind: 'timestream'; readonly database: string; readonly table: string; readonly region: string | undefined }
   | { readonly kind: 'opensearch'; readonly host: string; readonly auth: 'none' | 'basic' | 'sigv4'; readonly service: 'es' | 'aoss'; readonly region: string | undefined }
   | { readonly kind: 'influxdb'; readonly address: string }
@@ -71,7 +79,6 @@ export type CheckpointResource =
  * accepts them (so IAM and scaling are ready), `sluice start` refuses them.
  */
 export const PLANNED_SCHEMES: Readonly<Record<string, string>> = {
-  kinesis: 'the Kinesis source',
   dynamodb: 'the DynamoDB checkpoint store',
   s3: 'the S3 checkpoint store',
 };
@@ -100,22 +107,12 @@ function onlyParams(params: URLSearchParams, allowed: readonly string[], bad: (w
 }
 
 /**
- * `kinesis://STREAM[?region=R&application=NAME&consumer=NAME]`: the Kinesis source's address as
- * the deployment knows it (the source itself is still to come).
+ * `kinesis://STREAM?app=NAME&coordinator=native|kcl&consumer=NAME&region=…`: what the Kinesis
+ * source reads, taken apart by the source's own parser so the two cannot disagree.
  */
 function kinesisResource(text: string, env: Env, what: string): KinesisResource {
-  const bad = (why: string): UserError => new UserError(ErrorCode.BAD_URL, `${what} '${text}': ${why}`);
-  const m = /^kinesis:\/\/([^/?#]*)\/?(?:\?([^#]*))?$/.exec(text);
-  if (m === null) throw bad('write kinesis://STREAM[?region=REGION&application=NAME&consumer=NAME]');
-  const stream = decodeURIComponent(m[1] as string);
-  if (!KINESIS_STREAM.test(stream)) throw bad(`'${stream}' is not a Kinesis stream name (1 to 128 letters, digits, '_', '.', '-')`);
-  const params = new URLSearchParams(m[2] ?? '');
-  onlyParams(params, ['region', 'application', 'consumer'], bad);
-  const application = params.get('application') ?? undefined;
-  if (application !== undefined && !DYNAMODB_TABLE.test(application)) throw bad(`application '${application}' cannot name a DynamoDB lease table (3 to 255 letters, digits, '_', '.', '-')`);
-  const consumer = params.get('consumer') ?? undefined;
-  if (consumer !== undefined && !KINESIS_STREAM.test(consumer)) throw bad(`consumer '${consumer}' is not a Kinesis consumer name`);
-  return { kind: 'kinesis', stream, region: regionParam(params, env, bad), application, consumer };
+  const endpoint = parseKinesisUrl(text, 'source', env, what);
+  return { kind: 'kinesis', stream: endpoint.stream, region: endpoint.region, application: endpoint.app, coordinator: endpoint.coordinator, consumer: endpoint.consumer };
 }
 
 /**
@@ -166,6 +163,10 @@ export function sinkResource(text: string, env: Env, what: string): Resource {
     case 'firehose': {
       const endpoint = parseFirehoseUrl(inner, what, env);
       return { kind: 'firehose', deliveryStream: endpoint.deliveryStream, region: endpoint.region };
+    }
+    case 'kinesis': {
+      const endpoint = parseKinesisUrl(inner, 'sink', env, what);
+      return { kind: 'kinesis-sink', stream: endpoint.stream, region: endpoint.region };
     }
     case 'timestream': {
       const endpoint = parseTimestreamUrl(inner, what, env);

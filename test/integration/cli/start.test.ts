@@ -144,7 +144,7 @@ describe('sluice start', () => {
     // checked by the generator itself, named after the variable
     [{ SLUICE_PIPELINE: 'clickstream', SLUICE_SOURCE: 'generator:clickstream?speed=3' }, /^sluice: SLUICE_SOURCE 'generator:clickstream\?speed=3': unknown parameter 'speed'; use /],
     [{ SLUICE_PIPELINE: 'no-such-pipeline' }, /^sluice: SLUICE_PIPELINE: cannot read pipeline module 'no-such-pipeline': no such file \(built-in pipelines: clickstream, /],
-    [{ SLUICE_PIPELINE: 'clickstream', SLUICE_SOURCE: 'kinesis://telemetry' }, /^sluice: SLUICE_SOURCE 'kinesis:\/\/telemetry': the Kinesis source is not built into this version of Sluice yet/],
+    [{ SLUICE_PIPELINE: 'clickstream', SLUICE_SOURCE: 'kinesis://telemetry?coordinator=kcl' }, /^sluice: SLUICE_SOURCE 'kinesis:\/\/telemetry\?coordinator=kcl': coordinator=kcl needs the application name that names its lease table: add &app=NAME$/],
   ])('refuses %j before opening anything: one line, exit 2', async (env, message) => {
     const result = await sluice(['start'], env).result;
     const line = expectOneLineError(result, 2);

@@ -196,11 +196,16 @@ describe('what the URLs name', () => {
   });
 
   it('refuses connectors this build lacks at start-up, and takes them for the deployment', () => {
-    const planned = { ...BASE, SLUICE_SOURCE: 'kinesis://telemetry?consumer=sluice', SLUICE_CHECKPOINT: 'dynamodb://sluice-checkpoints?region=eu-west-1' };
-    expect(refusal(planned)).toBe("SLUICE_SOURCE 'kinesis://telemetry?consumer=sluice': the Kinesis source is not built into this version of Sluice yet (see README, Running on ECS)");
+    const planned = { ...BASE, SLUICE_CHECKPOINT: 'dynamodb://sluice-checkpoints?region=eu-west-1' };
+    expect(refusal(planned)).toBe("SLUICE_CHECKPOINT 'dynamodb://sluice-checkpoints?region=eu-west-1': the DynamoDB checkpoint store is not built into this version of Sluice yet (see README, Running on ECS)");
     const config = loadContainerConfig(planned, { planned: 'allow' });
-    expect(config.resources.source).toEqual({ kind: 'kinesis', stream: 'telemetry', region: undefined, application: undefined, consumer: 'sluice' });
     expect(config.resources.checkpoint).toEqual({ kind: 'dynamodb', table: 'sluice-checkpoints', region: 'eu-west-1' });
     expect(() => loadContainerConfig({ ...BASE, SLUICE_CHECKPOINT: 's3://Bad_Bucket/x' }, { planned: 'allow' })).toThrow(/^SLUICE_CHECKPOINT 's3:\/\/Bad_Bucket\/x': 'Bad_Bucket' is not an S3 bucket name$/);
+  });
+
+  it('takes the Kinesis source at start-up, checked by its own parser', () => {
+    const config = loadContainerConfig({ ...BASE, SLUICE_SOURCE: 'kinesis://telemetry?app=telemetry-anomalies&consumer=sluice' });
+    expect(config.resources.source).toEqual({ kind: 'kinesis', stream: 'telemetry', region: undefined, application: 'telemetry-anomalies', coordinator: 'native', consumer: 'sluice' });
+    expect(refusal({ ...BASE, SLUICE_SOURCE: 'kinesis://telemetry?application=telemetry-anomalies' })).toMatch(/^SLUICE_SOURCE 'kinesis:\/\/telemetry\?application=telemetry-anomalies': unknown parameter 'application'/);
   });
 });

@@ -8,25 +8,34 @@ describe('sourceResource', () => {
     expect(sourceResource('kafka://b:9092/t?group=g', {}, 'SLUICE_SOURCE')).toMatchObject({ kind: 'kafka', topic: 't', group: 'g', auth: 'none', region: undefined });
   });
 
-  it('reads the planned Kinesis source: stream, region, KCL application, fan-out consumer', () => {
-    expect(sourceResource('kinesis://s?region=eu-west-1&application=app-1&consumer=c', {}, 'X')).toEqual({
+  it('reads the Kinesis source with its own parser: stream, region, application (app=), coordinator, fan-out consumer', () => {
+    expect(sourceResource('kinesis://s?region=eu-west-1&app=app-1&coordinator=kcl&consumer=c&start=latest', {}, 'X')).toEqual({
       kind: 'kinesis',
       stream: 's',
       region: 'eu-west-1',
       application: 'app-1',
+      coordinator: 'kcl',
       consumer: 'c',
     });
-    expect(sourceResource('kinesis://s', { AWS_REGION: 'us-east-1' }, 'X')).toMatchObject({ region: 'us-east-1' });
-    expect(() => sourceResource('kinesis://s?shards=4', {}, 'X')).toThrow("X 'kinesis://s?shards=4': unknown parameter 'shards'; use region, application, consumer");
+    expect(sourceResource('kinesis://s', { AWS_REGION: 'us-east-1' }, 'X')).toEqual({ kind: 'kinesis', stream: 's', region: 'us-east-1', application: undefined, coordinator: 'native', consumer: undefined });
+    // the deployment's old spelling is the source's unknown parameter, not a silent single task
+    expect(() => sourceResource('kinesis://s?application=app-1', {}, 'X')).toThrow(/^X 'kinesis:\/\/s\?application=app-1': unknown parameter 'application'; use .*\bapp\b/);
     expect(() => sourceResource('kinesis://s?region=mars', {}, 'X')).toThrow("X 'kinesis://s?region=mars': 'mars' is not an AWS region name such as eu-west-1");
     expect(() => sourceResource('kinesis://bad name', {}, 'X')).toThrow(/is not a Kinesis stream name/);
-    expect(() => sourceResource('kinesis://s?application=ab', {}, 'X')).toThrow(/cannot name a DynamoDB lease table/);
+    expect(() => sourceResource('kinesis://s?app=ab', {}, 'X')).toThrow(/app 'ab' names the DynamoDB lease table/);
+    expect(() => sourceResource('kinesis://s?coordinator=kcl', {}, 'X')).toThrow(/coordinator=kcl needs the application name/);
+    expect(() => sourceResource('kinesis://s?aggregate=true', {}, 'X')).toThrow(/'aggregate' is for writing to Kinesis/);
   });
 });
 
 describe('sinkResource', () => {
   it('takes dlq: off and names the delivery stream', () => {
     expect(sinkResource('dlq:firehose://dead?region=eu-west-1', {}, 'SLUICE_DEAD_LETTER')).toEqual({ kind: 'firehose', deliveryStream: 'dead', region: 'eu-west-1' });
+  });
+
+  it('names the Kinesis stream a kinesis:// sink writes to, with the sink parser\'s checks', () => {
+    expect(sinkResource('kinesis://page-views?aggregate=true&region=eu-west-1', {}, 'SLUICE_SINKS')).toEqual({ kind: 'kinesis-sink', stream: 'page-views', region: 'eu-west-1' });
+    expect(() => sinkResource('kinesis://page-views?app=x', {}, 'SLUICE_SINKS')).toThrow(/'app' is for reading from Kinesis/);
   });
 
   it('names a collection for OpenSearch Serverless and nothing AWS for basic auth', () => {
@@ -60,7 +69,7 @@ describe('checkpointResource', () => {
   });
 
   it('knows which schemes are still to come', () => {
-    expect(plannedScheme('kinesis://s')).toBe('the Kinesis source');
+    expect(plannedScheme('kinesis://s')).toBeUndefined();
     expect(plannedScheme('dynamodb://t')).toBe('the DynamoDB checkpoint store');
     expect(plannedScheme('kafka://b:1/t')).toBeUndefined();
   });

@@ -26,7 +26,7 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('cfn-lint', () => {
   it('finds nothing in any example deployment', async () => {
-    expect([...templates.keys()].sort()).toEqual(['Sluice-clickstream-purchases', 'Sluice-page-views', 'Sluice-telemetry-anomalies']);
+    expect([...templates.keys()].sort()).toEqual(['Sluice-clickstream-purchases', 'Sluice-page-views', 'Sluice-page-views-kinesis', 'Sluice-telemetry-anomalies']);
     const result = await runCommand(cfnLint, ['--format', 'parseable', ...templates.values()]);
     expect(result.output).toBe('');
     expect(result.code).toBe(0);

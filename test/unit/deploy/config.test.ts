@@ -8,9 +8,16 @@ import { WILDCARD_EXCEPTIONS, taskRoleGrants } from '../../../deploy/iam.js';
 const BASE = JSON.parse(readFileSync(exampleConfigs().find((p) => p.endsWith('msk-single-task.json')) as string, 'utf8')) as Record<string, unknown>;
 const ENV = BASE['environment'] as Record<string, string>;
 
-function refusal(changes: Record<string, unknown>): string {
+/** The Kinesis fleet (native coordinator, app=) and the KCL example, likewise. */
+const example = (name: string): Record<string, unknown> => JSON.parse(readFileSync(exampleConfigs().find((p) => p.endsWith(name)) as string, 'utf8')) as Record<string, unknown>;
+const KINESIS = example('kinesis-fleet.json');
+const KINESIS_KCL = example('kinesis-kcl.json');
+const KINESIS_ENV = KINESIS['environment'] as Record<string, string>;
+const EFS = { fileSystemId: 'fs-0a1b2c3d4e5f60789', accessPointId: 'fsap-0a1b2c3d4e5f60789' };
+
+function refusal(changes: Record<string, unknown>, base: Record<string, unknown> = BASE): string {
   try {
-    checkDeployConfig({ ...BASE, ...changes });
+    checkDeployConfig({ ...base, ...changes });
   } catch (err) {
     expect(err).toBeInstanceOf(DeployConfigError);
     return (err as Error).message;
@@ -55,6 +62,10 @@ describe('a deployment configuration', () => {
     expect(config.warnings).toEqual(['dynamodb://sluice-checkpoints: this version of Sluice cannot run it yet (the task would stop at start-up); the stack is ready for it']);
   });
 
+  it('no longer warns about the native Kinesis source: the task runs it', () => {
+    expect(checkDeployConfig(KINESIS).warnings).toEqual([]);
+  });
+
   it('finds the OpenSearch domain in its standard endpoint name', () => {
     const config = { account: '123456789012', region: 'eu-west-1', opensearch: undefined };
     expect(domainArnOf({ host: 'search-my-results-7hd3kq2x.eu-west-1.es.amazonaws.com', service: 'es' }, config)).toBe('arn:aws:es:eu-west-1:123456789012:domain/my-results');
@@ -63,13 +74,112 @@ describe('a deployment configuration', () => {
   });
 });
 
+describe('a deployment reading Kinesis', () => {
+  it('runs a fleet of up to one task per shard when app= names the lease table', () => {
+    const config = checkDeployConfig(KINESIS);
+    expect(config.container.resources.source).toEqual({ kind: 'kinesis', stream: 'clickstream', region: 'eu-west-1', application: 'sluice-page-views', coordinator: 'native', consumer: undefined });
+    expect(config.capacity).toEqual({ min: 2, max: 8 });
+    expect(checkDeployConfig({ ...KINESIS, tasks: { min: 1 } }).capacity).toEqual({ min: 1, max: 8 });
+    expect(refusal({ tasks: { min: 1, max: 9 } }, KINESIS)).toBe(
+      "tasks.max: 9 tasks for 8 shards (partitions: the stream's open shard count); a task beyond one per shard has nothing to read",
+    );
+  });
+
+  it.each([
+    ['file:/var/lib/sluice/checkpoints', { efs: EFS }],
+    ['s3://sluice-state-123456789012/checkpoints', {}],
+  ])('refuses SLUICE_CHECKPOINT %s beside app=: the checkpoints live in the lease table', (checkpoint, extra) => {
+    expect(refusal({ ...extra, environment: { ...KINESIS_ENV, SLUICE_CHECKPOINT: checkpoint } }, KINESIS)).toBe(
+      "environment.SLUICE_CHECKPOINT: the source keeps its checkpoints in the DynamoDB lease table 'sluice-page-views' (app= of kinesis://clickstream?app=sluice-page-views) and refuses another store; remove SLUICE_CHECKPOINT",
+    );
+  });
+
+  it('keeps one task without app=, and says how to make a fleet', () => {
+    const single = { ...KINESIS, environment: { ...KINESIS_ENV, SLUICE_SOURCE: 'kinesis://clickstream', SLUICE_CHECKPOINT: 'file:/var/lib/sluice/checkpoints' }, efs: EFS };
+    expect(checkDeployConfig({ ...single, tasks: { min: 1 } }).capacity).toEqual({ min: 1, max: 1 });
+    expect(refusal({}, single)).toBe(
+      'tasks.max: 8, but SLUICE_SOURCE kinesis://clickstream has no app=, so one task reads every shard; for a fleet add app=NAME (kinesis://clickstream?app=NAME: the DynamoDB lease table the tasks share, which also keeps the checkpoints) and remove SLUICE_CHECKPOINT',
+    );
+    const noCheckpoint = { ...KINESIS, environment: { ...KINESIS_ENV, SLUICE_SOURCE: 'kinesis://clickstream' } };
+    expect(refusal({ tasks: { min: 2 } }, noCheckpoint)).toMatch(/^tasks\.min: 2, but SLUICE_SOURCE kinesis:\/\/clickstream has no app=, so one task reads every shard; for a fleet add app=NAME \(.*\)$/);
+    expect(checkDeployConfig({ ...noCheckpoint, tasks: { min: 1 } }).capacity).toEqual({ min: 1, max: 1 });
+  });
+
+  it('warns about the image only for coordinator=kcl', () => {
+    const url = 'kinesis://vehicle-telemetry?app=telemetry-anomalies&coordinator=kcl&consumer=sluice-telemetry';
+    expect(checkDeployConfig(KINESIS_KCL).warnings).toEqual([]);
+    expect(checkDeployConfig({ ...KINESIS_KCL, imageTarget: 'runtime' }).warnings).toEqual([
+      `SLUICE_SOURCE ${url}: coordinator=kcl runs the KCL MultiLangDaemon, which only the image built with --target kcl holds; set imageTarget: kcl`,
+    ]);
+    expect(checkDeployConfig({ ...KINESIS, imageTarget: 'runtime' }).warnings).toEqual([]);
+  });
+
+  it('runs coordinator=kcl on one task with a file: checkpoint: shard state lives there, KCL checkpoints follow it', () => {
+    expect(checkDeployConfig({ ...KINESIS_KCL, tasks: { min: 1 } }).capacity).toEqual({ min: 1, max: 1 });
+    const env = KINESIS_KCL['environment'] as Record<string, string>;
+    const without = Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'SLUICE_CHECKPOINT'));
+    expect(refusal({ environment: without }, KINESIS_KCL)).toBe(
+      "environment.SLUICE_CHECKPOINT: coordinator=kcl keeps each shard's state in a file: checkpoint directory (the lease table's KCL checkpoints follow it); set it to file:DIR on the EFS volume",
+    );
+    expect(refusal({ tasks: { min: 1, max: 4 } }, KINESIS_KCL)).toBe(
+      'tasks.max: 4, but a file: checkpoint directory serves one machine; keep tasks.max 1 (for a fleet drop coordinator=kcl and SLUICE_CHECKPOINT: the native source keeps its checkpoints in the lease table)',
+    );
+  });
+
+  it('refuses the URL the source would refuse', () => {
+    expect(refusal({ environment: { ...KINESIS_ENV, SLUICE_SOURCE: 'kinesis://clickstream?application=sluice-page-views' } }, KINESIS)).toMatch(
+      /^environment: SLUICE_SOURCE 'kinesis:\/\/clickstream\?application=sluice-page-views': unknown parameter 'application'/,
+    );
+  });
+});
+
 describe('the task role grants', () => {
+  it('allow exactly the calls of the native Kinesis source, with the lease table only for app=', () => {
+    expect(taskRoleGrants(checkDeployConfig(KINESIS)).filter((g) => g.sid.startsWith('Kinesis'))).toEqual([
+      {
+        sid: 'KinesisReadclickstream',
+        actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'],
+        resources: ['arn:aws:kinesis:eu-west-1:123456789012:stream/clickstream'],
+      },
+      {
+        sid: 'KinesisLeaseTable',
+        actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        resources: ['arn:aws:dynamodb:eu-west-1:123456789012:table/sluice-page-views'],
+      },
+    ]);
+    const single = checkDeployConfig({ ...KINESIS, environment: { ...KINESIS_ENV, SLUICE_SOURCE: 'kinesis://clickstream?consumer=sluice' }, tasks: { min: 1 } });
+    expect(taskRoleGrants(single).filter((g) => g.sid.startsWith('Kinesis') || g.actions.some((a) => a.startsWith('dynamodb:')))).toEqual([
+      expect.objectContaining({ sid: 'KinesisReadclickstream' }),
+      { sid: 'KinesisRegisterConsumer', actions: ['kinesis:RegisterStreamConsumer'], resources: ['arn:aws:kinesis:eu-west-1:123456789012:stream/clickstream'] },
+      { sid: 'KinesisFanOut', actions: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'], resources: ['arn:aws:kinesis:eu-west-1:123456789012:stream/clickstream/consumer/sluice:*'] },
+    ]);
+  });
+
+  it('add what the KCL daemon calls besides for coordinator=kcl', () => {
+    const grants = taskRoleGrants(checkDeployConfig(KINESIS_KCL));
+    expect(grants.find((g) => g.sid === 'KinesisReadvehicletelemetry')?.actions).toContain('kinesis:DescribeStream');
+    expect(grants.find((g) => g.sid === 'KinesisLeaseTable')).toEqual({
+      sid: 'KinesisLeaseTable',
+      actions: ['dynamodb:CreateTable', 'dynamodb:DescribeTable', 'dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resources: ['arn:aws:dynamodb:us-east-1:123456789012:table/telemetry-anomalies'],
+    });
+  });
+
   it('grow and shrink with the configuration: one sink, one statement', () => {
     const config = checkDeployConfig({ ...BASE, environment: { SLUICE_PIPELINE: 'clickstream', SLUICE_SOURCE: 'generator:clickstream', SLUICE_SINKS: 'firehose://views', SLUICE_CHECKPOINT: 'file:/var/lib/sluice/ck' } });
     expect(taskRoleGrants(config)).toEqual([
       { sid: 'Firehoseviews', actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'], resources: ['arn:aws:firehose:eu-west-1:123456789012:deliverystream/views'] },
       expect.objectContaining({ sid: 'CheckpointVolume', resources: ['arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0a1b2c3d4e5f60789'] }),
     ]);
+  });
+
+  it('let a kinesis:// sink describe the stream, list its shards and put records', () => {
+    const config = checkDeployConfig({ ...BASE, environment: { SLUICE_PIPELINE: 'clickstream', SLUICE_SOURCE: 'generator:clickstream', SLUICE_SINKS: 'kinesis://views?aggregate=true', SLUICE_CHECKPOINT: 'file:/var/lib/sluice/ck' } });
+    expect(taskRoleGrants(config)[0]).toEqual({
+      sid: 'KinesisWriteviews',
+      actions: ['kinesis:DescribeStreamSummary', 'kinesis:ListShards', 'kinesis:PutRecords'],
+      resources: ['arn:aws:kinesis:eu-west-1:123456789012:stream/views'],
+    });
   });
 
   it('merge two URLs on one resource into one statement', () => {

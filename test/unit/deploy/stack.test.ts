@@ -1,5 +1,5 @@
 /**
- * The synthesized CloudFormation of the three example deployments (synthesized once): the task
+ * The synthesized CloudFormation of the example deployments (synthesized once): the task
  * role names each configured resource and nothing else, no action has a wildcard and no resource
  * has one beyond the documented exceptions; stopTimeout covers the shutdown deadline; the
  * circuit breaker rolls back; scaling stays within the partition count; the alarms exist.
@@ -56,7 +56,14 @@ function statements(s: Synthesized): { policy: string; statement: Statement }[] 
 
 const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 
-const NAMES = ['clickstream-purchases', 'page-views', 'telemetry-anomalies'];
+/** The metric the lag alarm reads: Kinesis's own (fan-out or polling), else Sluice's. */
+function lagMetricOf(config: DeployConfig): string {
+  const source = config.container.resources.source;
+  if (source?.kind !== 'kinesis') return SLUICE_METRICS.maxPartitionLag;
+  return source.consumer === undefined ? 'GetRecords.IteratorAgeMilliseconds' : 'SubscribeToShardEvent.MillisBehindLatest';
+}
+
+const NAMES = ['clickstream-purchases', 'page-views', 'page-views-kinesis', 'telemetry-anomalies'];
 
 describe.each(NAMES)('the %s deployment', (name) => {
   it('has no wildcard in any action, and wildcard resources only where AWS requires them', () => {
@@ -107,7 +114,7 @@ describe.each(NAMES)('the %s deployment', (name) => {
       .filter(([id, r]) => r.Type === 'AWS::CloudWatch::Alarm' && !id.startsWith('ServiceTaskCount'))
       .map(([, r]) => r.Properties as Record<string, unknown>);
     expect(alarms.map((a) => a['MetricName']).sort()).toEqual(
-      [s.config.container.resources.source?.kind === 'kinesis' ? 'SubscribeToShardEvent.MillisBehindLatest' : SLUICE_METRICS.maxPartitionLag, SLUICE_METRICS.deadLettered, 'Errors', 'RunningTaskCount'].sort(),
+      [lagMetricOf(s.config), SLUICE_METRICS.deadLettered, 'Errors', 'RunningTaskCount'].sort(),
     );
     const errors = { MetricNamespace: `Sluice/${s.config.name}`, MetricName: 'Errors', MetricValue: '1' };
     s.template.hasResourceProperties('AWS::Logs::MetricFilter', { FilterPattern: '{ ($.level = "warn") || ($.level = "error") || ($.level = "fatal") }', MetricTransformations: [errors] });
@@ -176,7 +183,7 @@ describe('the task role names each configured resource', () => {
     );
   });
 
-  it('Kinesis with enhanced fan-out, the KCL lease table, S3 checkpoints, Timestream and Firehose', () => {
+  it('Kinesis through KCL with enhanced fan-out, its lease table, the EFS checkpoint volume, Timestream and Firehose', () => {
     expect(resourcesOf('telemetry-anomalies').sort()).toEqual(
       [
         'arn:aws:kinesis:us-east-1:123456789012:stream/vehicle-telemetry',
@@ -186,9 +193,21 @@ describe('the task role names each configured resource', () => {
         '*',
         'arn:aws:firehose:us-east-1:123456789012:deliverystream/anomalies-to-s3',
         'arn:aws:firehose:us-east-1:123456789012:deliverystream/sluice-dead-letters',
-        'arn:aws:s3:::sluice-state-123456789012/checkpoints/telemetry-anomalies/*',
-        'arn:aws:s3:::sluice-state-123456789012',
+        'arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0f1e2d3c4b5a60789',
         'arn:aws:sagemaker:us-east-1:123456789012:endpoint/telemetry-anomaly',
+      ].sort(),
+    );
+  });
+
+  it('a native Kinesis fleet: the stream and the lease table named by app=, no fan-out', () => {
+    expect(resourcesOf('page-views-kinesis').sort()).toEqual(
+      [
+        'arn:aws:kinesis:eu-west-1:123456789012:stream/clickstream',
+        'arn:aws:dynamodb:eu-west-1:123456789012:table/sluice-page-views',
+        'arn:aws:timestream:eu-west-1:123456789012:database/analytics/table/page_views',
+        '*',
+        'arn:aws:firehose:eu-west-1:123456789012:deliverystream/page-views-to-s3',
+        'arn:aws:firehose:eu-west-1:123456789012:deliverystream/sluice-dead-letters',
       ].sort(),
     );
   });
@@ -203,15 +222,29 @@ describe('scaling', () => {
     s.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
   });
 
-  it('follows the iterator age of the Kinesis consumer, up to one task per shard', () => {
+  it('alarms on the lag of the fan-out consumer, and keeps KCL mode (a file: checkpoint) on one task', () => {
     const s = example('telemetry-anomalies');
-    s.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 1, MaxCapacity: 4 });
+    s.template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Kinesis',
       MetricName: 'SubscribeToShardEvent.MillisBehindLatest',
       Dimensions: [{ Name: 'ConsumerName', Value: 'sluice-telemetry' }, { Name: 'StreamName', Value: 'vehicle-telemetry' }],
-      Threshold: 60_000,
+      Threshold: 300_000,
     });
+  });
+
+  it('scales a native Kinesis fleet on the stream iterator age, from tasks.min up to one task per shard', () => {
+    const s = example('page-views-kinesis');
+    s.template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 8 });
+    expect(s.config.capacity.max).toBe(s.config.partitions);
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Kinesis',
+      MetricName: 'GetRecords.IteratorAgeMilliseconds',
+      Dimensions: [{ Name: 'StreamName', Value: 'clickstream' }],
+      Threshold: 30_000,
+    });
+    // a lease table has many writers: deployments overlap old and new tasks
+    s.template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2, DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 100, MaximumPercent: 200 }) });
   });
 
   it('does not scale a single-writer (file checkpoint) deployment, nor let two tasks overlap while deploying', () => {
