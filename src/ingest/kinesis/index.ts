@@ -19,6 +19,7 @@ import type { CheckpointStore } from '../../checkpoint/store.js';
 import { AT_TIMESTAMP, LATEST, SHARD_END, TRIM_HORIZON, dynamoLeaseTable, type Lease, type LeaseTable } from '../../checkpoint/stores/dynamodb/lease-table.js';
 import type { KinesisEndpoint } from '../../kinesis/endpoint.js';
 import { isLoopbackUrl } from '../../aws/client.js';
+import { describeAwsError } from '../../aws/errors.js';
 import { ensureConsumer, openFanOutShard } from './fanout/index.js';
 import { fanOutService } from './fanout/service.js';
 import { LeaseCoordinator } from './leases.js';
@@ -246,7 +247,11 @@ export class KinesisSource implements Source {
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
       return new UserError(ErrorCode.UNREADABLE_INPUT, `Kinesis is not reachable${this.endpoint.endpointUrl === undefined ? '' : ` at ${this.endpoint.endpointUrl}`}: ${messageOf(err)}`);
     }
-    return err instanceof Error ? err : new Error(messageOf(err));
+    return new UserError(
+      ErrorCode.UNREADABLE_INPUT,
+      describeAwsError(err, { subject: `kinesis stream '${this.endpoint.stream}'`, service: 'Kinesis', regionNote: 'region= in the URL, AWS_REGION, SLUICE_KINESIS_ENDPOINT ' }),
+      { cause: err },
+    );
   }
 
   private idOf(shardId: string): string {

@@ -27,6 +27,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { awsClientConfig } from '../../../aws/client.js';
 import { ErrorCode, UserError, messageOf } from '../../../core/errors.js';
+import { describeAwsError } from '../../../aws/errors.js';
 
 /** KCL's checkpoint sentinels. */
 export const SHARD_END = 'SHARD_END';
@@ -281,5 +282,5 @@ function describe(err: unknown, table: string): Error {
   }
   if (name === 'ResourceNotFoundException') return new UserError(ErrorCode.UNWRITABLE_OUTPUT, `DynamoDB lease table '${table}' does not exist (deleted while running?)`);
   if ((err as { code?: string }).code === 'ECONNREFUSED') return new UserError(ErrorCode.UNWRITABLE_OUTPUT, `DynamoDB for lease table '${table}' is not reachable: ${messageOf(err)} (set SLUICE_DYNAMODB_ENDPOINT or dynamodb-endpoint= for a local DynamoDB)`);
-  return err instanceof Error ? err : new Error(messageOf(err));
+  return new UserError(ErrorCode.UNWRITABLE_OUTPUT, describeAwsError(err, { subject: `DynamoDB lease table '${table}'`, service: 'DynamoDB', regionNote: 'region= in the URL, AWS_REGION, SLUICE_DYNAMODB_ENDPOINT ' }), { cause: err });
 }
