@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useKafka } from '../../support/kafka.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
-import { sleep, type Running } from '../recovery/recovery.js';
+import type { Running } from '../recovery/recovery.js';
+import { expectOneContentPerId, resultLines, waitFor } from '../recovery/results.js';
 import { useCliRuns } from './cli-runs.js';
 
 // Two `sluice` processes in one consumer group on a real broker, sharing a checkpoint directory:
@@ -42,18 +43,7 @@ async function reference(byPartition: readonly (readonly string[])[], name: stri
   return await resultLines(out);
 }
 
-async function resultLines(path: string): Promise<string[]> {
-  if (!existsSync(path)) return [];
-  return (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '' && !line.includes('zz-end'));
-}
 
-async function waitFor(condition: () => Promise<boolean>, what: string, runs: readonly Running[]): Promise<void> {
-  for (let i = 0; i < 900; i++) {
-    if (await condition()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; stderr: ${runs.map((r) => r.stderr()).join('\n---\n')}`);
-}
 
 async function committed(topic: string, group: string): Promise<number[]> {
   const admin = kafka.client().admin();
@@ -80,15 +70,6 @@ async function leaseOwners(ck: string): Promise<string[]> {
 
 const ownedBy = (owners: readonly string[], run: Running): number => owners.filter((o) => o.split(':')[1] === String(run.child.pid)).length;
 
-/** Every result id has one content, whoever emitted it and however often. */
-function expectOneContentPerId(lines: readonly string[]): void {
-  const byId = new Map<string, Set<string>>();
-  for (const line of lines) {
-    const id = (JSON.parse(line) as { id: string }).id;
-    byId.set(id, (byId.get(id) ?? new Set()).add(line));
-  }
-  expect([...byId.entries()].filter(([, contents]) => contents.size > 1)).toEqual([]);
-}
 
 function workerArgs(topic: string, group: string, ck: string, out: string, interval: string): string[] {
   return [

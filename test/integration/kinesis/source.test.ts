@@ -10,7 +10,7 @@ import { hashKey } from '../../../src/loadtest/hashing.js';
 import { KINESIS_START_TIMEOUT_MS, useKinesis } from '../../support/kinesis.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
 import { useCliRuns } from '../kafka/cli-runs.js';
-import { sleep, type Running } from '../recovery/recovery.js';
+import { expectOneContentPerId, resultLines, waitFor } from '../recovery/results.js';
 
 // The native Kinesis source (`kinesis://STREAM`, no JVM) on real local peers — kinesis-local for
 // the stream, dynalite for the KCL-schema lease table — run as `sluice` processes: one worker
@@ -88,28 +88,8 @@ async function fileLeases(ck: string, stream: string): Promise<{ key: string; ch
   return leases.length === 0 ? [{ key: '', checkpoint: 'none', parents: [], subSequence: 0 }] : leases;
 }
 
-async function resultLines(path: string): Promise<string[]> {
-  if (!existsSync(path)) return [];
-  return (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '' && !line.includes('zz-end'));
-}
 
-async function waitFor(condition: () => Promise<boolean>, what: string, runs: readonly Running[]): Promise<void> {
-  for (let i = 0; i < 1_200; i++) {
-    if (await condition()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}; stderr: ${runs.map((r) => r.stderr()).join('\n---\n')}`);
-}
 
-/** Every result id has one content, whoever emitted it and however often. */
-function expectOneContentPerId(lines: readonly string[]): void {
-  const byId = new Map<string, Set<string>>();
-  for (const line of lines) {
-    const id = (JSON.parse(line) as { id: string }).id;
-    byId.set(id, (byId.get(id) ?? new Set()).add(line));
-  }
-  expect([...byId.entries()].filter(([, contents]) => contents.size > 1)).toEqual([]);
-}
 
 /** The lease table's items; none before a worker created the table. */
 const leasesOf = (app: string): Promise<Record<string, unknown>[]> => kinesis.leaseTable(app).catch(() => []);
