@@ -10,7 +10,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { glob, isDynamicPattern } from 'tinyglobby';
-import { ErrorCode, UserError } from '../core/errors.js';
+import { awsClientSettings, awsEndpointUrl, regionOf } from '../aws/config.js';
+import { ErrorCode, UserError, messageOf } from '../core/errors.js';
+import { parseS3Url, type S3Service } from '../ingest/s3/index.js';
+import type { S3ServiceFactory } from './input.js';
 
 /** A window result as written by a sink: at least `id` and `revision`. */
 export type ResultRecord = Readonly<Record<string, unknown>> & { readonly id: string; readonly revision: number };
@@ -118,37 +121,88 @@ export function canonical(value: unknown): string {
   );
 }
 
+/** Where {@link loadResultSet} gets an S3 client from; injected so the network stays in `src/ingest/s3/service.ts`. */
+export interface LoadOptions {
+  /** Makes the S3 service for `s3://` locations; without it an `s3://` location is refused. */
+  readonly s3?: S3ServiceFactory;
+}
+
 /**
  * Loads one side: a JSON Lines file (plain or gzip, detected by content), a directory (every
- * file in it, recursively, except sidecars) or a glob.
+ * file in it, recursively, except sidecars), a glob, or `s3://BUCKET/PREFIX` (every object under
+ * the prefix: what a Firehose sink delivered, plain or gzip).
+ *
+ * @example await loadResultSet('s3://results/live/', { s3: s3Service }) // { results, conflicts: 0, ranges: [] }
+ * @see diffResults
  */
-export async function loadResultSet(location: string): Promise<ResultSet> {
-  const files = await resultFiles(location);
+export async function loadResultSet(location: string, options: LoadOptions = {}): Promise<ResultSet> {
   const records: unknown[] = [];
   const ranges: BackfillRange[] = [];
-  for (const file of files) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-      if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
-    } catch (err) {
-      throw new UserError(ErrorCode.UNREADABLE_INPUT, `cannot read '${file}': ${(err as Error).message.split('\n')[0] ?? 'unknown error'}`, { cause: err });
+  for await (const { name, bytes } of location.startsWith('s3:') ? s3Objects(location, options.s3) : fileContents(location)) {
+    if (name.endsWith(RANGE_SIDECAR_SUFFIX)) {
+      ranges.push(parseRange(name, bytes.toString('utf8')));
+    } else {
+      for (const record of jsonLines(name, bytes)) records.push(record);
     }
-    let line = 0;
-    for (const text of bytes.toString('utf8').split('\n')) {
-      line++;
-      if (text.trim() === '') continue;
-      try {
-        records.push(JSON.parse(text));
-      } catch {
-        throw new UserError(ErrorCode.UNREADABLE_INPUT, `'${file}' line ${line} is not JSON; sluice diff compares JSON Lines result files`);
-      }
-    }
-    const range = await readRange(file + RANGE_SIDECAR_SUFFIX);
-    if (range !== undefined) ranges.push(range);
   }
   const { results, conflicts } = finalResults(records, location);
   return { results, conflicts, ranges };
+}
+
+/** One stored result file or object, its bytes as stored (maybe gzip); sidecars too. */
+interface Stored {
+  readonly name: string;
+  readonly bytes: Buffer;
+}
+
+async function* fileContents(location: string): AsyncGenerator<Stored> {
+  for (const file of await resultFiles(location)) {
+    yield { name: file, bytes: await readStored(file, () => readFile(file)) };
+    const sidecar = await readFile(file + RANGE_SIDECAR_SUFFIX).catch(() => undefined);
+    if (sidecar !== undefined) yield { name: file + RANGE_SIDECAR_SUFFIX, bytes: sidecar };
+  }
+}
+
+/** Every object under the prefix, in key order; sidecars (`*.range.json`) among them give ranges. */
+async function* s3Objects(location: string, factory: S3ServiceFactory | undefined): AsyncGenerator<Stored> {
+  const { bucket, prefix } = parseS3Url(location, 'sluice diff');
+  if (factory === undefined) throw new UserError(ErrorCode.BAD_URL, `'${location}': this build of sluice diff cannot read S3`);
+  const bad = (why: string): UserError => new UserError(ErrorCode.BAD_OPTION, `'${location}': ${why}`);
+  const service: S3Service = factory(awsClientSettings('sluice diff', regionOf(null, process.env, bad), awsEndpointUrl('sluice diff', {}), {}));
+  const url = (key: string): string => `s3://${bucket}/${key}`;
+  try {
+    const objects = await readStored(location, () => service.list(bucket, prefix));
+    if (objects.length === 0) throw new UserError(ErrorCode.UNREADABLE_INPUT, `no objects under '${location}'`);
+    for (const object of objects) yield { name: url(object.key), bytes: await readStored(url(object.key), () => service.get(bucket, object.key)) };
+  } finally {
+    service.close();
+  }
+}
+
+/** Reads bytes (gunzipped when they say gzip) or a listing; any failure becomes one line naming `what`. */
+async function readStored<T extends Buffer | readonly unknown[]>(what: string, read: () => Promise<T>): Promise<T> {
+  try {
+    const value = await read();
+    return (Buffer.isBuffer(value) && value.length >= 2 && value[0] === 0x1f && value[1] === 0x8b ? gunzipSync(value) : value) as T;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(ErrorCode.UNREADABLE_INPUT, `cannot read '${what}': ${messageOf(err).split('\n')[0] ?? 'unknown error'}`, { cause: err });
+  }
+}
+
+function jsonLines(name: string, bytes: Buffer): unknown[] {
+  const records: unknown[] = [];
+  let line = 0;
+  for (const text of bytes.toString('utf8').split('\n')) {
+    line++;
+    if (text.trim() === '') continue;
+    try {
+      records.push(JSON.parse(text));
+    } catch {
+      throw new UserError(ErrorCode.UNREADABLE_INPUT, `'${name}' line ${line} is not JSON; sluice diff compares JSON Lines result files`);
+    }
+  }
+  return records;
 }
 
 async function resultFiles(location: string): Promise<string[]> {
@@ -171,14 +225,13 @@ async function resultFiles(location: string): Promise<string[]> {
     .sort();
 }
 
-async function readRange(path: string): Promise<BackfillRange | undefined> {
-  let text: string;
+function parseRange(name: string, text: string): BackfillRange {
+  let parsed: { start?: unknown; end?: unknown };
   try {
-    text = await readFile(path, 'utf8');
+    parsed = JSON.parse(text) as { start?: unknown; end?: unknown };
   } catch {
-    return undefined;
+    throw new UserError(ErrorCode.UNREADABLE_INPUT, `'${name}' is not JSON; a range sidecar is {"start":…,"end":…}`);
   }
-  const parsed = JSON.parse(text) as { start?: unknown; end?: unknown };
   const time = (v: unknown): number | null => (typeof v === 'number' ? v : null);
   return { start: time(parsed.start), end: time(parsed.end) };
 }
