@@ -95,9 +95,11 @@ export interface Backlog {
   readonly records: number | undefined;
   /** Since when (epoch ms) input is fetched and waiting for the pipeline to take it; undefined: none waits. */
   readonly waitingSince: number | undefined;
+  /** How far behind the tip of its shard the latest fetch was (Kinesis MillisBehindLatest); absent elsewhere. */
+  readonly millisBehind?: number | undefined;
 }
 
-/** A {@link PartitionReader} that can tell how much input it has not handed over (Kafka). */
+/** A {@link PartitionReader} that can tell how much input it has not handed over (Kafka, Kinesis). */
 export interface BacklogReader extends PartitionReader {
   backlog(): Backlog;
 }

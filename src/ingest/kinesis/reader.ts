@@ -122,6 +122,14 @@ export class KinesisShardReader implements PartitionReader {
     return this.millisBehind;
   }
 
+  /**
+   * For the operations endpoints: the shard's MillisBehindLatest as of the latest fetch. Kinesis
+   * tells time behind, not records behind, so `records` is unknown.
+   */
+  backlog(): { readonly records: undefined; readonly waitingSince: undefined; readonly millisBehind: number | undefined } {
+    return { records: undefined, waitingSince: undefined, millisBehind: this.millisBehind };
+  }
+
   private parked: { promise: Promise<null>; resolve: (value: null) => void } | undefined;
   private failure: { error: unknown } | undefined;
   private rejectPending: ((err: unknown) => void) | undefined;

@@ -162,6 +162,7 @@ export class OpsMetrics {
       });
     };
     partitionGauge('partition_lag_records', 'Records between the last one read and the end of the partition (Kafka: from the latest fetch\'s high watermark)', (p) => p.backlog?.records);
+    partitionGauge('partition_millis_behind_latest', "How far the partition's latest fetch was behind the tip of its Kinesis shard (MillisBehindLatest)", (p) => p.backlog?.millisBehind);
     partitionGauge('partition_watermark_seconds', 'The partition\'s watermark, epoch seconds', (p) => seconds(p.watermark));
     partitionGauge('partition_last_read_timestamp_seconds', 'When the partition last read a batch, epoch seconds', (p) => (p.lastReadAt === undefined ? undefined : seconds(p.lastReadAt)));
     const partitionEvents: Counter<'pipeline' | 'partition'> = new Counter({

@@ -30,6 +30,7 @@ const STABLE = {
   sluice_assigned_partitions: 'gauge',
   sluice_ready: 'gauge',
   sluice_partition_lag_records: 'gauge',
+  sluice_partition_millis_behind_latest: 'gauge',
   sluice_partition_watermark_seconds: 'gauge',
   sluice_partition_last_read_timestamp_seconds: 'gauge',
   sluice_partition_events_in_total: 'counter',
@@ -95,7 +96,7 @@ describe('/metrics', () => {
       lastCheckpoint: 7,
       partitions: [
         partition('t/0', { eventsIn: 700, watermark: 1_800_000_001_000, lastReadAt: 1_800_000_100_000, backlog: { records: 12, waitingSince: undefined } }),
-        partition('t/1', { eventsIn: 500 }),
+        partition('t/1', { eventsIn: 500, backlog: { records: undefined, waitingSince: undefined, millisBehind: 2_500 } }),
       ],
     };
     const metrics = metricsOf(fakeView(state), { ready: () => true });
@@ -119,6 +120,9 @@ describe('/metrics', () => {
     expect(value(text, 'sluice_partition_events_in_total', { partition: 't/1' })).toBe(500);
     // what a partition cannot tell has no series, rather than a made-up value
     expect(value(text, 'sluice_partition_lag_records', { partition: 't/1' })).toBeUndefined();
+    // a Kinesis shard tells time behind the tip, not records
+    expect(value(text, 'sluice_partition_millis_behind_latest', { partition: 't/1' })).toBe(2_500);
+    expect(value(text, 'sluice_partition_millis_behind_latest', { partition: 't/0' })).toBeUndefined();
     expect(value(text, 'sluice_partition_watermark_seconds', { partition: 't/1' })).toBeUndefined();
 
     // a revoked partition's series go with it; the run's counters keep growing
