@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadResultSet } from '../../../src/backfill/diff.js';
@@ -23,6 +24,9 @@ function bucketOf(objects: Record<string, Buffer | string>): S3Service & { liste
     get(_bucket: string, key: string) {
       const body = objects[key];
       return body === undefined ? Promise.reject(new Error(`NoSuchKey: ${key}`)) : Promise.resolve(Buffer.from(body));
+    },
+    stream(bucket: string, key: string) {
+      return service.get(bucket, key).then((body) => Readable.from([body]));
     },
     close() {
       service.closed++;

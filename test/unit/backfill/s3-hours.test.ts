@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hourOfKey, hourPrefix, listHours, parseS3Url, S3ObjectReader, type S3Service } from '../../../src/ingest/s3/index.js';
 import { parseRange, parseTime } from '../../../src/backfill/range.js';
 import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
 
 const H = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1, 22);
@@ -22,6 +23,11 @@ function bucket(objects: Record<string, string | Buffer>): S3Service & { listed:
       const body = objects[key];
       if (body === undefined) throw new Error('NoSuchKey');
       return Buffer.from(body);
+    },
+    async stream(_bucket, key) {
+      const body = objects[key];
+      if (body === undefined) throw new Error('NoSuchKey');
+      return Readable.from([Buffer.from(body)]);
     },
     close() {},
   };
