@@ -8,8 +8,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { renderReport } from './report-check.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoadtest } from '../../../src/cli/loadtest.js';
 import { isAggregated, userRecords } from '../../../src/ingest/kinesis/reader.js';
@@ -163,38 +163,7 @@ describe('sluice loadtest against kinesis-local', () => {
     const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
     try {
       for (const html of htmlPages) {
-        const page = await browser.newPage();
-        const errors: string[] = [];
-        page.on('console', (message) => {
-          if (message.type() === 'error') errors.push(message.text());
-        });
-        page.on('pageerror', (error) => errors.push(error.message));
-        page.on('requestfailed', (request) => errors.push(`request failed: ${request.url()}`));
-        await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
-        const charts = await page.evaluate(() => {
-          // the parts of uPlot and of a 2D canvas context this looks at (the test compiles without DOM types)
-          interface Plot {
-            data: (number | null)[][];
-            series: { stroke?: () => string }[];
-            ctx: { canvas: { width: number; height: number }; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
-          }
-          const list = (globalThis as unknown as { sluiceCharts: { id: string; plot: Plot }[] }).sluiceCharts;
-          return list.map(({ id, plot }) => {
-            const { width, height } = plot.ctx.canvas;
-            const pixels = plot.ctx.getImageData(0, 0, width, height).data;
-            const series = plot.data.slice(1).map((values, i) => {
-              const stroke = plot.series[i + 1]?.stroke?.() ?? '';
-              const rgb = [1, 3, 5].map((at) => parseInt(stroke.slice(at, at + 2), 16));
-              let painted = 0;
-              for (let p = 0; p < pixels.length; p += 4) {
-                if (pixels[p + 3] === 255 && rgb.every((c, j) => Math.abs((pixels[p + j] as number) - (c as number)) <= 8)) painted++;
-              }
-              return { points: values.filter((v) => v !== null && Number.isFinite(v)).length, painted };
-            });
-            return { id, width, height, series };
-          });
-        });
-        const text = await page.textContent('body');
+        const { errors, charts, text } = await renderReport(browser, html);
         expect(errors).toEqual([]);
         expect(text).toContain('Kinesis puts and shards');
         expect(charts.map((c) => c.id)).toEqual([...CHART_IDS]);
@@ -204,7 +173,6 @@ describe('sluice loadtest against kinesis-local', () => {
           for (const series of chart.series) expect(series.points).toBeGreaterThan(0);
           expect(Math.max(...chart.series.map((s) => s.painted))).toBeGreaterThan(20);
         }
-        await page.close();
       }
     } finally {
       await browser.close();
