@@ -25,7 +25,7 @@ import { fanOutService } from './fanout/service.js';
 import { LeaseCoordinator } from './leases.js';
 import { LeaseCheckpointStore } from './lease-store.js';
 import { localLeaseTable } from './local-leases.js';
-import { PollingShardStream, type PollingStats } from './polling.js';
+import { PollingShardStream } from './polling.js';
 import { KinesisShardReader, kinesisPosition, type KinesisPosition } from './reader.js';
 import { kinesisService, type KinesisService } from './service.js';
 import type { ShardPosition, ShardStream } from './shard-stream.js';
@@ -59,7 +59,6 @@ export class KinesisSource implements Source {
   private readonly service: KinesisService;
   private readonly owner: string;
   private coordinator: LeaseCoordinator | undefined;
-  private store: LeaseCheckpointStore | undefined;
   private listener: AssignmentListener | undefined;
   private readonly readers = new Map<string, KinesisShardReader>();
   /** Shards read to their end, and their last record. */
@@ -69,7 +68,6 @@ export class KinesisSource implements Source {
   private opener: ShardOpener | undefined;
   /** No run checkpoints this source: it writes SHARD_END for ended shards itself. */
   private marksEnds = false;
-  readonly stats: PollingStats = { calls: 0, throttled: 0, retried: 0, expiredIterators: 0 };
 
   constructor(
     private readonly endpoint: KinesisEndpoint,
@@ -98,8 +96,7 @@ export class KinesisSource implements Source {
         ? dynamoLeaseTable({ table: this.endpoint.app, endpointUrl: this.endpoint.dynamodbEndpointUrl, region: this.endpoint.region })
         : localLeaseTable(checkpointDir === undefined ? undefined : join(checkpointDir, pipeline, `kinesis-${this.endpoint.stream}.leases.json`)));
     this.coordinator = new LeaseCoordinator(table, () => this.service.listShards(), { owner: this.owner, failoverMs: this.endpoint.failoverMs, start: this.endpoint.start });
-    this.store = new LeaseCheckpointStore(this.coordinator, pipeline, this.endpoint.stream, (shard) => this.ends.get(shard));
-    return this.store;
+    return new LeaseCheckpointStore(this.coordinator, pipeline, this.endpoint.stream, (shard) => this.ends.get(shard));
   }
 
   /**
@@ -181,8 +178,8 @@ export class KinesisSource implements Source {
     for (const lease of leases) {
       const resume = kinesisPosition(positions.get(this.idOf(lease.key)));
       const position: ShardPosition = resume !== undefined ? { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: resume.sequence } : this.startOf(lease);
-      const stream = this.opener !== undefined ? await this.opener(lease.key, position) : new PollingShardStream(this.service, lease.key, position, { maxRecords: this.endpoint.maxRecords, idleMs: this.endpoint.idleMs, stream: this.endpoint.stream, stats: this.stats });
-      const reader = new KinesisShardReader(this.endpoint.stream, stream, resume, async () => undefined, (ended) => this.ended(ended), this.options.batchSize);
+      const stream = this.opener !== undefined ? await this.opener(lease.key, position) : new PollingShardStream(this.service, lease.key, position, { maxRecords: this.endpoint.maxRecords, idleMs: this.endpoint.idleMs, stream: this.endpoint.stream });
+      const reader = new KinesisShardReader(this.endpoint.stream, stream, resume, (ended) => this.ended(ended), this.options.batchSize);
       this.readers.set(lease.key, reader);
       readers.push(reader);
     }

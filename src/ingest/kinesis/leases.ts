@@ -66,8 +66,6 @@ export class LeaseCoordinator {
   private stopped = false;
   private taking: Promise<void> | undefined;
   private readonly now: () => number;
-  /** Leases written SHARD_END by this worker, to let go once the runtime released them. */
-  private readonly finished = new Set<string>();
 
   constructor(
     readonly table: LeaseTable,
@@ -114,11 +112,7 @@ export class LeaseCoordinator {
    * lease was taken over meanwhile — the write then changed nothing.
    */
   checkpoint(key: string, update: LeaseCheckpoint): Promise<boolean> {
-    return this.write(key, async (lease) => {
-      const ok = await this.table.checkpoint(key, this.owner, lease.counter, update);
-      if (ok && update.checkpoint === SHARD_END) this.finished.add(key);
-      return ok;
-    });
+    return this.write(key, (lease) => this.table.checkpoint(key, this.owner, lease.counter, update));
   }
 
   /**
@@ -130,7 +124,6 @@ export class LeaseCoordinator {
       keys.map(async (key) => {
         await this.write(key, (lease) => this.table.evict(key, this.owner, lease.counter)).catch(() => false);
         this.held.delete(key);
-        this.finished.delete(key);
       }),
     );
   }

@@ -84,8 +84,8 @@ export function kinesisRangeSource(endpoint: KinesisEndpoint, spans: readonly Sh
         // a resumed shard starts AT its checkpointed record, and the reader skips what it covers
         const position: ShardPosition = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: after?.sequence ?? span.first };
         const polling = new PollingShardStream(client, span.shardId, position, { maxRecords: endpoint.maxRecords, idleMs: endpoint.idleMs, stream: endpoint.stream, stats, ...(options.clock === undefined ? {} : { clock: options.clock }) });
-        // an ended shard reports it to `onEnded`; closing the reader there makes its read return null
-        readers.push(new KinesisShardReader(endpoint.stream, new BoundedShardStream(polling, range), after, async () => undefined, (reader) => void reader.close(), options.batchSize));
+        // no onEnded: the reader ends with its bounded stream, and the final watermark fires its windows
+        readers.push(new KinesisShardReader(endpoint.stream, new BoundedShardStream(polling, range), after, undefined, options.batchSize));
       }
       return readers;
     },

@@ -81,9 +81,10 @@ export function userRecords(record: ShardRecord): UserRecord[] {
 
 /**
  * Reads one shard for the runtime. `read` resolves with the next non-empty batch of envelopes.
- * A closed shard read to its end reports it through `onEnded` and then waits, reading nothing, until
- * the source revokes it: its windows are not fired as a bounded input's would be but checkpointed
- * with the shard, for its children to carry on.
+ * A live source's closed shard, read to its end, is reported through `onEnded` and then waits,
+ * reading nothing, until the source revokes it: its windows are not fired as a bounded input's
+ * would be but checkpointed with the shard, for its children to carry on. A backfill's reader
+ * (no `onEnded`) simply ends.
  */
 export class KinesisShardReader implements PartitionReader {
   readonly partition: string;
@@ -99,8 +100,12 @@ export class KinesisShardReader implements PartitionReader {
     private readonly shards: ShardStream,
     /** Skip user records at or before this position (the checkpoint's). */
     private readonly after: KinesisPosition | undefined,
-    private readonly onCommit: (position: KinesisPosition) => Promise<void> = async () => undefined,
-    private readonly onEnded: (reader: KinesisShardReader) => void = () => undefined,
+    /**
+     * Called once a closed shard was read to its end; the reader then waits, reading nothing,
+     * until closed (a live shard's windows go to its children). Without it the reader ends there,
+     * as a bounded input does (backfills).
+     */
+    private readonly onEnded?: (reader: KinesisShardReader) => void,
     /** Most envelopes per batch: a fetch of up to 10,000 records (more, de-aggregated) is handed over in parts. */
     private readonly maxBatch = 1_000,
   ) {
@@ -153,6 +158,7 @@ export class KinesisShardReader implements PartitionReader {
       if (this.closed) return null;
       if (this.pending.length > 0) return this.take();
       if (this.done) {
+        if (this.onEnded === undefined) return null;
         if (this.parked === undefined) {
           let resolve!: (value: null) => void;
           const promise = new Promise<null>((r) => (resolve = r));
@@ -193,11 +199,6 @@ export class KinesisShardReader implements PartitionReader {
     const last = batch[batch.length - 1];
     if (last !== undefined) this.lastDelivered = kinesisPosition(last.position);
     return batch;
-  }
-
-  async commit(position: Position): Promise<void> {
-    const at = kinesisPosition(position);
-    if (at !== undefined) await this.onCommit(at);
   }
 
   /** True once the shard was read to its end. */

@@ -66,7 +66,7 @@ describe('Kinesis shard reader', () => {
 
   it('hands a large fetch over in batches, so a checkpoint can fall inside an aggregated record', async () => {
     const [packed] = await aggregate(Array.from({ length: 5 }, (_, i) => ({ partitionKey: 'p', data: `u${i}` })));
-    const reader = new KinesisShardReader('s', scripted([{ records: [rec('200', packed as Buffer)], millisBehindLatest: 0, ended: undefined }]), undefined, undefined, undefined, 2);
+    const reader = new KinesisShardReader('s', scripted([{ records: [rec('200', packed as Buffer)], millisBehindLatest: 0, ended: undefined }]), undefined, undefined, 2);
     expect(text(await reader.read())).toEqual(['u0', 'u1']);
     expect(reader.position).toEqual({ shard: 'shardId-000000000000', sequence: '200', sub: 1 });
     expect(text(await reader.read())).toEqual(['u2', 'u3']);
@@ -75,7 +75,7 @@ describe('Kinesis shard reader', () => {
 
   it('reports a closed shard once everything was handed over, then reads nothing until closed', async () => {
     const ended: string[] = [];
-    const reader = new KinesisShardReader('s', scripted([{ records: [rec('1', 'a'), rec('2', 'b')], millisBehindLatest: 0, ended: { childShardIds: ['shardId-000000000001'] } }]), undefined, undefined, (r) => ended.push(r.partition), 1);
+    const reader = new KinesisShardReader('s', scripted([{ records: [rec('1', 'a'), rec('2', 'b')], millisBehindLatest: 0, ended: { childShardIds: ['shardId-000000000001'] } }]), undefined, (r) => ended.push(r.partition), 1);
     expect(text(await reader.read())).toEqual(['a']);
     expect(ended).toEqual([]);
     expect(text(await reader.read())).toEqual(['b']);
@@ -85,6 +85,12 @@ describe('Kinesis shard reader', () => {
     expect(reader.children).toEqual(['shardId-000000000001']);
     await reader.close();
     expect(await parked).toBeNull();
+  });
+
+  it('without onEnded (a backfill), a shard read to its end simply ends', async () => {
+    const reader = new KinesisShardReader('s', scripted([{ records: [rec('1', 'a')], millisBehindLatest: 0, ended: { childShardIds: [] } }]), undefined);
+    expect(text(await reader.read())).toEqual(['a']);
+    expect(await reader.read()).toBeNull();
   });
 
   it('orders sequence numbers numerically, not as text', () => {
