@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { Browser } from 'playwright-core';
+import { expect } from 'vitest';
 
 /** One chart as the page drew it. */
 export interface DrawnChart {
@@ -60,5 +61,19 @@ export async function renderReport(browser: Browser, htmlPath: string): Promise<
     return { errors, charts, text: (await page.textContent('body')) ?? '' };
   } finally {
     await page.close();
+  }
+}
+
+/**
+ * The report's charts are `ids`, in order, each with a size, every series with points, and at
+ * least one series of each visibly drawn on the canvas.
+ */
+export function expectEveryChartDrawn(charts: readonly DrawnChart[], ids: readonly string[]): void {
+  expect(charts.map((c) => c.id)).toEqual([...ids]);
+  for (const chart of charts) {
+    expect(chart.width).toBeGreaterThan(0);
+    expect(chart.height).toBeGreaterThan(0);
+    for (const series of chart.series) expect(series.points).toBeGreaterThan(0);
+    expect(Math.max(...chart.series.map((s) => s.painted))).toBeGreaterThan(20);
   }
 }
