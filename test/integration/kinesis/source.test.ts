@@ -1,4 +1,4 @@
-import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, ListShardsCommand, MergeShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
 import aggregation from 'aws-kinesis-agg';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { hashKey } from '../../../src/loadtest/hashing.js';
 import { KINESIS_START_TIMEOUT_MS, useKinesis } from '../../support/kinesis.js';
 import { ensureBuilt, sluice } from '../cli/cli.js';
 import { useCliRuns } from '../kafka/cli-runs.js';
+import type { Running } from '../recovery/recovery.js';
 import { expectOneContentPerId, resultLines, waitFor } from '../recovery/results.js';
 
 // The native Kinesis source (`kinesis://STREAM`, no JVM) on real local peers — kinesis-local for
@@ -173,56 +174,53 @@ describe('native Kinesis source', () => {
     }
   });
 
-  it('a shard split mid-stream loses nothing and keeps per-key order: children inherit the windows of their keys', async () => {
-    const stream = await kinesis.createStream(1);
+  /**
+   * One worker reads a stream of `shards` shards; after its first results `reshard` splits or
+   * merges shards, and the rest of the events (with sentinels for the `after` shards there are then)
+   * go to the new shards. The results must equal one process reading the same events from a file,
+   * each id with one content. Returns the worker, the shards before the reshard and the leases.
+   */
+  async function reshardMidStream(name: string, shards: number, after: number, reshard: (stream: string, shards: readonly Shard[], run: Running) => Promise<void>) {
+    const stream = await kinesis.createStream(shards);
     const first = events(0, 3_000);
-    // after the split the two children each get about half the keys
-    const rest = [...events(3_000, 3_000), ...sentinels(2)];
-    const expected = await reference([...first, ...rest], 1, 'split');
-    const out = join(dir, 'split.jsonl');
-    const ck = join(dir, 'split.ck');
+    const rest = [...events(3_000, 3_000), ...sentinels(after)];
+    const expected = await reference([...first, ...rest], 1, name);
+    const out = join(dir, `${name}.jsonl`);
+    const ck = join(dir, `${name}.ck`);
     await put(stream, first);
-    const a = start(worker(`kinesis://${stream}`, out, ['--checkpoint', `file:${ck}`]));
-    await waitFor(async () => (await resultLines(out)).length > 20, 'first results', [a]);
-    const [parent] = (await kinesis.kinesisClient().send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    await kinesis.splitShard(stream, parent?.ShardId ?? '');
+    const run = start(worker(`kinesis://${stream}`, out, ['--checkpoint', `file:${ck}`]));
+    await waitFor(async () => (await resultLines(out)).length > 20, 'first results', [run]);
+    const before = (await kinesis.kinesisClient().send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
+    await reshard(stream, before, run);
     await put(stream, rest);
-    await waitFor(() => settledCount(out, expected.length), 'every result', [a]);
-    a.child.kill('SIGTERM');
-    expect((await a.exited).code, a.stderr()).toBe(0);
+    await waitFor(() => settledCount(out, expected.length), 'every result', [run]);
+    run.child.kill('SIGTERM');
+    expect((await run.exited).code, run.stderr()).toBe(0);
     const lines = await resultLines(out);
     expectOneContentPerId(lines);
     expect([...new Set(lines)].sort()).toEqual([...expected].sort());
-    expect(a.stderr()).not.toContain('also seen in another partition');
-    const leases = JSON.parse(await readFile(join(ck, 'aggregate', `kinesis-${stream}.leases.json`), 'utf8')) as { key: string; checkpoint: string; parents: string[] }[];
-    expect(leases.find((l) => l.key === parent?.ShardId)?.checkpoint).toBe('SHARD_END');
-    expect(leases.filter((l) => l.parents.includes(parent?.ShardId ?? ''))).toHaveLength(2);
+    return { run, before, leases: await fileLeases(ck, stream) };
+  }
+
+  it('a shard split mid-stream loses nothing and keeps per-key order: children inherit the windows of their keys', async () => {
+    // after the split the two children each get about half the keys
+    const { run, before, leases } = await reshardMidStream('split', 1, 2, async (stream, [parent]) => {
+      await kinesis.splitShard(stream, parent?.ShardId ?? '');
+    });
+    const parent = before[0]?.ShardId ?? '';
+    expect(run.stderr()).not.toContain('also seen in another partition');
+    expect(leases.find((l) => l.key === parent)?.checkpoint).toBe('SHARD_END');
+    expect(leases.filter((l) => l.parents.includes(parent))).toHaveLength(2);
   });
 
   it('two shards merged mid-stream: the child takes both parents\' windows and loses nothing', async () => {
-    const stream = await kinesis.createStream(2);
-    const first = events(0, 3_000);
-    const rest = [...events(3_000, 3_000), ...sentinels(1)];
-    const expected = await reference([...first, ...rest], 1, 'merge');
-    const out = join(dir, 'merge.jsonl');
-    const ck = join(dir, 'merge.ck');
-    await put(stream, first);
-    const a = start(worker(`kinesis://${stream}`, out, ['--checkpoint', `file:${ck}`]));
-    await waitFor(async () => (await resultLines(out)).length > 20, 'first results', [a]);
-    const client = kinesis.kinesisClient();
-    const [left, right] = (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? [];
-    await client.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: left?.ShardId, AdjacentShardToMerge: right?.ShardId }));
-    await waitFor(async () => (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE', 'the merge', [a]);
-    await put(stream, rest);
-    await waitFor(() => settledCount(out, expected.length), 'every result', [a]);
-    a.child.kill('SIGTERM');
-    expect((await a.exited).code, a.stderr()).toBe(0);
-    const lines = await resultLines(out);
-    expectOneContentPerId(lines);
-    expect([...new Set(lines)].sort()).toEqual([...expected].sort());
-    const leases = await fileLeases(ck, stream);
+    const { before, leases } = await reshardMidStream('merge', 2, 1, async (stream, [left, right], run) => {
+      const client = kinesis.kinesisClient();
+      await client.send(new MergeShardsCommand({ StreamName: stream, ShardToMerge: left?.ShardId, AdjacentShardToMerge: right?.ShardId }));
+      await waitFor(async () => (await client.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE', 'the merge', [run]);
+    });
     const child = leases.find((l) => l.parents.length === 2);
-    expect(child?.parents.sort()).toEqual([left?.ShardId, right?.ShardId].sort());
+    expect(child?.parents.sort()).toEqual(before.map((shard) => shard.ShardId).sort());
     expect(leases.filter((l) => l.checkpoint === 'SHARD_END')).toHaveLength(2);
   });
 
