@@ -52,11 +52,11 @@ export function localLeaseTable(path: string | undefined): LeaseTable {
     writes = writes.then(() => writeDurably(nodeFs, path, text));
     return writes;
   };
-  const update = async (key: string, expect: (lease: Lease) => boolean, change: (lease: Lease) => Lease): Promise<boolean> => {
+  const update = async (key: string, expect: (lease: Lease) => boolean, change: (lease: Lease) => Lease, durable = true): Promise<boolean> => {
     const lease = leases.get(key);
     if (lease === undefined || !expect(lease)) return false;
     leases.set(key, change(lease));
-    await persist();
+    if (durable) await persist();
     return true;
   };
   return {
@@ -77,7 +77,9 @@ export function localLeaseTable(path: string | undefined): LeaseTable {
       await persist();
       return true;
     },
-    renew: (key, owner, counter) => update(key, (l) => l.owner === owner && l.counter === counter, (l) => ({ ...l, counter: counter + 1 })),
+    // a renewal only tells other workers of this process's table that the owner lives: nothing a
+    // restart needs (it drops owners), so it is not worth a durable write every few seconds
+    renew: (key, owner, counter) => update(key, (l) => l.owner === owner && l.counter === counter, (l) => ({ ...l, counter: counter + 1 }), false),
     take: (key, owner, counter) => update(key, (l) => l.counter === counter, (l) => ({ ...l, owner, counter: counter + 1, ownerSwitches: l.owner !== undefined && l.owner !== owner ? l.ownerSwitches + 1 : l.ownerSwitches })),
     evict: (key, owner, counter) => update(key, (l) => l.owner === owner && l.counter === counter, (l) => ({ ...l, owner: undefined, counter: counter + 1 })),
     checkpoint: (key, owner, counter, c: LeaseCheckpoint) =>
