@@ -2,8 +2,7 @@
  * The Kafka source's only contact with kafkajs: a consumer-group member that hands fetched
  * batches to partition readers, reports assignments, seeks, and commits checkpointed offsets.
  */
-import { isUtf8 } from 'node:buffer';
-import type { Consumer, EachBatchPayload, IHeaders } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { kafkaClient, describeKafkaError } from '../../kafka/service.js';
 import type { KafkaEndpoint } from '../../kafka/endpoint.js';
 import type { KafkaRecord } from './reader.js';
@@ -129,12 +128,7 @@ export class KafkaConsumerService {
   private async handle(payload: EachBatchPayload, events: ConsumerEvents): Promise<void> {
     const { batch, heartbeat, isStale } = payload;
     if (isStale() || batch.messages.length === 0) return;
-    const records: KafkaRecord[] = batch.messages.map((m) => ({
-      offset: m.offset,
-      value: m.value,
-      meta: { key: textOf(m.key), headers: headersOf(m.headers), timestamp: Number(m.timestamp) },
-    }));
-    const taken = events.batch(batch.partition, records, batch.highWatermark);
+    const taken = events.batch(batch.partition, batch.messages, batch.highWatermark);
     // Waiting for a busy pipeline must not look like a dead member: heartbeat meanwhile.
     let done = false;
     void taken.then(() => (done = true));
@@ -161,27 +155,6 @@ export class KafkaConsumerService {
       throw err;
     }
   }
-}
-
-function textOf(bytes: Buffer | null | undefined): string | null {
-  if (bytes === null || bytes === undefined) return null;
-  return isUtf8(bytes) ? bytes.toString('utf8') : 'base64:' + bytes.toString('base64');
-}
-
-/** Shared by every record without headers (most of them): never written to. */
-const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
-
-function headersOf(headers: IHeaders | undefined): Record<string, string> {
-  if (headers === undefined) return NO_HEADERS;
-  let out: Record<string, string> | undefined;
-  for (const name in headers) {
-    const value = headers[name];
-    out ??= {};
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first === undefined) continue;
-    out[name] = typeof first === 'string' ? first : (textOf(first) ?? '');
-  }
-  return out ?? NO_HEADERS;
 }
 
 /** A partition's bounded range for a backfill: offsets `[from, to)`. */
@@ -244,8 +217,7 @@ export class KafkaRangeService {
       partitionsConsumedConcurrently: 1_000,
       eachBatch: async ({ batch: fetched, heartbeat, isStale }) => {
         if (isStale() || fetched.messages.length === 0) return;
-        const records: KafkaRecord[] = fetched.messages.map((m) => ({ offset: m.offset, value: m.value, meta: { key: textOf(m.key), headers: headersOf(m.headers), timestamp: Number(m.timestamp) } }));
-        const taken = batch(fetched.partition, records);
+        const taken = batch(fetched.partition, fetched.messages);
         let done = false;
         void taken.then(() => (done = true));
         while (!done) {

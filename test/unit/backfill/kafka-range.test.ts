@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BoundedReader } from '../../../src/ingest/kafka/range.js';
 import { KafkaPartitionReader, type KafkaRecord } from '../../../src/ingest/kafka/reader.js';
 
-const records = (...offsets: number[]): KafkaRecord[] => offsets.map((o) => ({ offset: String(o), value: Buffer.from(`{"o":${o}}`), meta: {} }));
+const records = (...offsets: number[]): KafkaRecord[] => offsets.map((o) => ({ offset: String(o), value: Buffer.from(`{"o":${o}}`), key: null, timestamp: '0' }));
 const bounded = (from: number, to: number): BoundedReader =>
   new BoundedReader(new KafkaPartitionReader('t', 0, BigInt(from), async () => undefined), BigInt(from), BigInt(to));
 const offsets = (batch: { position: Record<string, unknown> }[] | null): unknown[] | null => batch?.map((e) => e.position['offset']) ?? null;
