@@ -15,7 +15,7 @@ export type { Envelope, Position, Raw } from './core/envelope.js';
 export type { Element, Batch, Watermark, Barrier, EndOfPartition, Control } from './core/elements.js';
 export type { PartitionContext, DeadLetter } from './core/context.js';
 export type { Source, PartitionReader, Sink } from './core/connectors.js';
-export { batchOperator, asyncBatchOperator, guarded, REJECTED, type Operator } from './core/operator.js';
+export { batchOperator, asyncBatchOperator, guarded, readsOnly, REJECTED, type Operator } from './core/operator.js';
 export { ErrorCode, UserError } from './core/errors.js';
 export { parseDuration } from './core/duration.js';
 export { parseJson } from './operators/parse-json.js';

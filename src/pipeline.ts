@@ -1,9 +1,9 @@
-import type { Operator } from './core/operator.js';
+import { fieldsRead, type Operator } from './core/operator.js';
 import type { Envelope, Raw } from './core/envelope.js';
 import { ErrorCode, UserError } from './core/errors.js';
 import { toMillis } from './core/duration.js';
 import { PIPELINE, type PipelineDefaults, type PipelineDefinition, type WindowSpec } from './core/definition.js';
-import { parseJson } from './operators/parse-json.js';
+import { parseJson, parseJsonBuilds, parseJsonFields } from './operators/parse-json.js';
 import { validate } from './operators/validate.js';
 import { map } from './operators/map.js';
 import { filter } from './operators/filter.js';
@@ -119,8 +119,38 @@ export class Stream<T> {
 
   /** @internal */
   definition(defaults: PipelineDefaults): PipelineDefinition {
-    return { [PIPELINE]: true, ...this.state, defaults };
+    return { [PIPELINE]: true, ...this.state, before: projectParse(this.state.before, this.state.window), defaults };
   }
+}
+
+/**
+ * Projection pushdown: when every operator after the last `parseJson` reads only some fields of
+ * the value (declared with `readsOnly`, as field-path `keyBy` and `withWatermarks` do), and the
+ * window's aggregates do too, that `parseJson` builds only those fields. Nothing else sees the
+ * values — the window's results are built from keys and aggregates, dead letters and late
+ * events from the original bytes — so results stay the same, and most of the cost of parsing
+ * goes. Without a window, the values themselves are the output, and are parsed whole.
+ */
+export function projectParse(before: readonly Operator<unknown, unknown>[], window: WindowSpec | undefined): readonly Operator<unknown, unknown>[] {
+  if (window === undefined) return before;
+  let last = -1;
+  before.forEach((op, i) => {
+    if (parseJsonBuilds(op) !== undefined) last = i;
+  });
+  if (last < 0) return before;
+  const paths: string[] = [];
+  for (const op of before.slice(last + 1)) {
+    const read = fieldsRead(op);
+    if (read === undefined) return before;
+    paths.push(...read);
+  }
+  for (const aggregate of Object.values(window.aggregates)) {
+    if (aggregate.fields === undefined) return before;
+    paths.push(...aggregate.fields);
+  }
+  const projected = parseJsonFields(paths);
+  if (projected === undefined) return before;
+  return before.map((op, i) => (i === last ? (projected as Operator<unknown, unknown>) : op));
 }
 
 /**

@@ -11,6 +11,24 @@ import { messageOf, type ErrorCode } from './errors.js';
  */
 export type Operator<I, O> = (ctx: PartitionContext) => OperatorFunction<Element<I>, Element<O>>;
 
+const READS: unique symbol = Symbol('sluice.reads');
+
+/**
+ * Declares that `operator` reads nothing of each event's value but the fields at `paths` (dotted
+ * paths), and passes the value on unchanged. A pipeline whose operators after `parseJson` all
+ * say so (and whose window aggregates do) has only those fields parsed: see `projectParse`.
+ *
+ * @example readsOnly(batchOperator(...), ['device.id'])
+ */
+export function readsOnly<I, O>(operator: Operator<I, O>, paths: readonly string[]): Operator<I, O> {
+  return Object.assign(operator, { [READS]: [...paths] });
+}
+
+/** The field paths an operator declared with {@link readsOnly}; undefined: it may read anything. */
+export function fieldsRead(operator: Operator<unknown, unknown>): readonly string[] | undefined {
+  return (operator as { [READS]?: readonly string[] })[READS];
+}
+
 /** Transforms the events of one batch; runs once per batch, loops over the events itself. */
 export type BatchTransform<I, O> = (events: Envelope<I>[]) => Envelope<O>[];
 

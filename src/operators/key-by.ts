@@ -1,4 +1,4 @@
-import { batchOperator, guarded, REJECTED, type Operator } from '../core/operator.js';
+import { batchOperator, guarded, readsOnly, REJECTED, type Operator } from '../core/operator.js';
 import type { Envelope } from '../core/envelope.js';
 import { ErrorCode, UserError } from '../core/errors.js';
 import { compilePath, isValidPath } from '../core/paths.js';
@@ -20,6 +20,10 @@ export function keyBy<T>(by: string | readonly string[] | ((value: T, env: Envel
   for (const field of fields) {
     if (!isValidPath(field)) throw new UserError(ErrorCode.BAD_DEFINITION, `keyBy: '${field}' is not a field path`);
   }
+  return readsOnly(keyByFields<T>(fields), fields);
+}
+
+function keyByFields<T>(fields: readonly string[]): Operator<T, T> {
   const getters = fields.map(compilePath);
   if (fields.length === 1) {
     const [field] = fields as [string];

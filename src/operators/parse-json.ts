@@ -2,6 +2,7 @@ import { isAscii } from 'node:buffer';
 import { batchOperator, type Operator } from '../core/operator.js';
 import type { Envelope, Raw } from '../core/envelope.js';
 import { ErrorCode, messageOf } from '../core/errors.js';
+import { compileProjection, type FieldProjector } from './json-fields.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -23,18 +24,49 @@ function text(raw: Uint8Array): string {
  * @see validate to check the parsed shape.
  */
 export function parseJson<T = unknown>(): Operator<Raw, T> {
-  return batchOperator((ctx) => (events) => {
+  return parser<T>(undefined, 'whole');
+}
+
+/**
+ * {@link parseJson} that builds only the top-level fields `paths` start with, for pipelines where
+ * nothing after it reads more (`definePipeline` puts it in their place by itself). Records are
+ * still checked whole: what is not valid JSON is dead-lettered exactly as {@link parseJson} does.
+ * Returns undefined when the paths cannot be projected.
+ *
+ * @example parseJsonFields(['ts', 'page'])
+ * @see compileProjection
+ */
+export function parseJsonFields<T = unknown>(paths: readonly string[]): Operator<Raw, T> | undefined {
+  const project = compileProjection(paths);
+  return project === undefined ? undefined : parser<T>(project, [...new Set(paths.map((path) => path.split('.')[0] as string))]);
+}
+
+const PARSE_JSON: unique symbol = Symbol('sluice.parseJson');
+
+/**
+ * What a JSON-parsing operator builds: `'whole'` values ({@link parseJson}), or only these
+ * top-level fields ({@link parseJsonFields}); undefined for any other operator.
+ */
+export function parseJsonBuilds(operator: unknown): 'whole' | readonly string[] | undefined {
+  return typeof operator === 'function' ? (operator as { [PARSE_JSON]?: 'whole' | readonly string[] })[PARSE_JSON] : undefined;
+}
+
+function parser<T>(project: FieldProjector | undefined, builds: 'whole' | readonly string[]): Operator<Raw, T> {
+  const operator = batchOperator<Raw, T>((ctx) => (events) => {
     const out = events as unknown as Envelope<T>[];
     let n = 0;
     for (let i = 0; i < events.length; i++) {
       const env = events[i] as Envelope<Raw>;
       const raw = env.value;
-      let value: unknown;
-      try {
-        value = JSON.parse(typeof raw === 'string' ? raw : text(raw));
-      } catch (err) {
-        ctx.deadLetter(env, 'parse-json', ErrorCode.PARSE_ERROR, `not valid JSON: ${messageOf(err)}`);
-        continue;
+      // the projection hands back (undefined) what it does not take: that is parsed in full
+      let value: unknown = project !== undefined && typeof raw !== 'string' ? project(raw instanceof Buffer ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)) : undefined;
+      if (value === undefined) {
+        try {
+          value = JSON.parse(typeof raw === 'string' ? raw : text(raw));
+        } catch (err) {
+          ctx.deadLetter(env, 'parse-json', ErrorCode.PARSE_ERROR, `not valid JSON: ${messageOf(err)}`);
+          continue;
+        }
       }
       (env as Envelope<unknown>).value = value;
       out[n++] = env as unknown as Envelope<T>;
@@ -42,4 +74,5 @@ export function parseJson<T = unknown>(): Operator<Raw, T> {
     out.length = n;
     return out;
   });
+  return Object.assign(operator, { [PARSE_JSON]: builds });
 }

@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { Operator } from '../core/operator.js';
+import { readsOnly, type Operator } from '../core/operator.js';
 import { batch, watermark, type Element } from '../core/elements.js';
 import type { Envelope } from '../core/envelope.js';
 import { ErrorCode, UserError, messageOf } from '../core/errors.js';
@@ -58,7 +58,7 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
   if (options.fallback !== undefined && options.fallback !== 'arrival') throw new UserError(ErrorCode.BAD_DEFINITION, `time fallback '${String(options.fallback)}': the only fallback is 'arrival'`);
   const arrival = options.fallback === 'arrival';
 
-  return (ctx) => (source) =>
+  const operator: Operator<T, T> = (ctx) => (source) =>
     new Observable<Element<T>>((subscriber) => {
       const restored = ctx.state.restored() as WatermarkState | undefined;
       let maxSeen = restored?.maxSeen ?? Number.NEGATIVE_INFINITY;
@@ -111,6 +111,7 @@ export function withWatermarks<T>(options: WatermarkOptions<T>): Operator<T, T> 
         complete: () => subscriber.complete(),
       });
     });
+  return field === undefined ? operator : readsOnly(operator, [field]);
 }
 
 /** Checkpointed state of the watermark generator. */

@@ -35,14 +35,14 @@ export interface MemoryRun {
 export async function runMemory(
   definition: PipelineDefinition,
   partitions: Record<string, readonly string[]>,
-  options: { batchSizes?: (partition: string) => readonly number[]; perPartition?: boolean; results?: WindowResults } = {},
+  options: { batchSizes?: (partition: string) => readonly number[]; perPartition?: boolean; results?: WindowResults; bytes?: boolean } = {},
 ): Promise<MemoryRun> {
   const results = new CollectSink();
   const late = new CollectSink<DeadLetter>();
   const deadLetters = new CollectSink<DeadLetter>();
   const summary = await runPipeline({
     definition,
-    source: memorySource({ partitions, batchSizes: options.batchSizes }),
+    source: memorySource({ partitions, batchSizes: options.batchSizes, bytes: options.bytes }),
     sinks: [results],
     deadLetter: deadLetters,
     late,

@@ -13,6 +13,8 @@ export interface MemorySourceOptions {
   readonly partitions: Readonly<Record<string, readonly string[]>>;
   /** Batch sizes per partition, used cyclically; default: the whole partition in one batch. */
   readonly batchSizes?: ((partition: string) => readonly number[]) | undefined;
+  /** Hand records over as their UTF-8 bytes (as Kafka, Kinesis and S3 do) instead of strings. */
+  readonly bytes?: boolean | undefined;
 }
 
 /**
@@ -34,7 +36,7 @@ export function memorySource(options: MemorySourceOptions): Source {
       const opened = names.map((name) => {
         const sizes = options.batchSizes?.(name);
         const after = resume?.get(name)?.['line'];
-        const reader = new MemoryReader(name, options.partitions[name] ?? [], sizes === undefined ? undefined : checkSizes(name, sizes));
+        const reader = new MemoryReader(name, options.partitions[name] ?? [], sizes === undefined ? undefined : checkSizes(name, sizes), options.bytes === true);
         // a checkpoint's position is the 1-based line of the last record it covers
         if (typeof after === 'number') reader.skip(after);
         return reader;
@@ -64,6 +66,7 @@ class MemoryReader implements PartitionReader {
     readonly partition: string,
     private readonly lines: readonly string[],
     private readonly sizes: readonly number[] | undefined,
+    private readonly bytes: boolean,
   ) {}
 
   read(): Promise<Envelope<Raw>[] | null> {
@@ -73,7 +76,8 @@ class MemoryReader implements PartitionReader {
     const out: Envelope<Raw>[] = [];
     for (let i = this.next; i < end; i++) {
       const line = this.lines[i] ?? '';
-      out.push(envelope<Raw>(line, this.partition, { line: i + 1 }, line));
+      const raw = this.bytes ? Buffer.from(line) : line;
+      out.push(envelope<Raw>(raw, this.partition, { line: i + 1 }, raw));
     }
     this.next = end;
     return Promise.resolve(out);

@@ -30,6 +30,11 @@ export interface Aggregate<A = unknown, R = unknown> {
   save?(acc: A): unknown;
   load?(saved: unknown): A;
   readonly slot?: string;
+  /**
+   * The field paths of the event that `add` and `check` read, when that is all they read (`[]`
+   * for none, as `count()`); undefined means the whole event. Lets `parseJson` build only those.
+   */
+  readonly fields?: readonly string[];
 }
 
 /** Named outputs of a window: each name becomes a field of the result. */

@@ -7,6 +7,7 @@ const COUNT: Aggregate<number, number> = {
   result: (acc) => acc,
   // Every count() is interchangeable, so several count outputs of one window add once.
   slot: 'count',
+  fields: [],
 };
 
 /**

@@ -31,6 +31,7 @@ export function distinct(field: string): Aggregate<DistinctAcc, number> {
   const get = compilePath(field);
   const slot = 'distinct:' + field;
   return {
+    fields: [field],
     create: () => ({ values: new Set(), objects: new Set() }),
     add: (acc, event) => {
       const value = get(event);

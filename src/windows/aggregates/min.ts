@@ -13,6 +13,7 @@ import { loadBox, saveBox } from './saved.js';
 export function min(field: string): Aggregate<{ value: number }, number | null> {
   const get = compilePath(field);
   return {
+    fields: [field],
     // Infinity stands for "no value yet": check() keeps non-finite values out, so it cannot be
     // a real minimum. A box updated in place, rather than a bare number stored back into the
     // window's accumulator array, spares a heap allocation per event.

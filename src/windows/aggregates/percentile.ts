@@ -162,6 +162,7 @@ function sketchParts(field: string): Omit<Aggregate<PercentileAcc, unknown>, 're
   const get = compilePath(field);
   const slot = 'sketch:' + field;
   return {
+    fields: [field],
     create: () => null,
     add: (acc, event) => {
       const value = get(event);

@@ -29,6 +29,7 @@ export function sumParts(field: string): Omit<Aggregate<SumAcc, unknown>, 'resul
   const get = compilePath(field);
   const slot = 'sum:' + field;
   return {
+    fields: [field],
     create: () => ({ partials: [], n: 0 }),
     add: (acc, event) => {
       const value = get(event);
