@@ -3,7 +3,8 @@
  * (consumer group → parse JSON → keyed tumbling count → Kafka sink) next to a plain kafkajs
  * consumer-group loop that only counts messages, both over the same pre-loaded topic, measured
  * in alternating rounds of one run. Prints a table (or one JSON object with --json); asserts
- * nothing. `--events N` changes the input size (default 400,000).
+ * nothing. `--events N` changes the input size (default 400,000). A third side runs the same Sluice
+ * pipeline with every value parsed whole (see measureSluice), to show what projection saves.
  *
  * What is timed, on both sides: from the first record the consumer hands over to the moment the
  * run is done with the last one. For kafkajs, "done" is its `eachBatch` having counted every
@@ -18,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { startKafka, type KafkaBroker } from '../src/dev/kafka/index.js';
 import { definePipeline } from '../src/pipeline.js';
+import { parseJson, parseJsonBuilds } from '../src/operators/parse-json.js';
 import { tumbling } from '../src/windows/assigners.js';
 import { count } from '../src/windows/aggregates/index.js';
 import { runPipeline, type RunView } from '../src/runtime/run.js';
@@ -37,6 +39,9 @@ const MEASURE_TIMEOUT_MS = 60_000;
 const WINDOW = '1m';
 const WINDOW_MS = 60_000;
 const START = Date.UTC(2026, 10, 1);
+/** What each round measures: the kafkajs loop, Sluice as defined, Sluice parsing whole values. */
+const SIDES = ['plain', 'sluice', 'whole'] as const;
+type Side = (typeof SIDES)[number];
 
 interface Measurement {
   /** From calling the client until the first record arrived (connect, group join, first fetch). */
@@ -209,11 +214,17 @@ async function measureKafkajs(bootstrap: string, topic: string, total: number): 
   }
 }
 
-/** Sluice: consumer-group source → parseJson → watermarks → keyBy page → 1-minute count → Kafka sink. */
-async function measureSluice(bootstrap: string, input: string, output: string, total: number, expectedResults: number): Promise<Measurement> {
-  const definition = definePipeline('bench-kafka', (s) =>
+/**
+ * Sluice: consumer-group source → parseJson → watermarks → keyBy page → 1-minute count → Kafka
+ * sink. As defined, parseJson builds only `ts` and `page` (projection pushdown: nothing else reads
+ * the values); with `whole`, it builds every value whole, as it must when an operator after it
+ * takes the whole value (a `map`, a key function): the same run with that cost, for comparison.
+ */
+async function measureSluice(bootstrap: string, input: string, output: string, total: number, expectedResults: number, whole = false): Promise<Measurement> {
+  const defined = definePipeline('bench-kafka', (s) =>
     s.parseJson().withWatermarks({ time: 'ts' }).keyBy('page').window({ assign: tumbling(WINDOW), aggregate: { count: count() } }),
   );
+  const definition = whole ? { ...defined, before: defined.before.map((op) => (parseJsonBuilds(op) === undefined ? op : (parseJson() as typeof op))) } : defined;
   const source = kafkaSource(parseKafkaUrl(`kafka://${bootstrap}/${input}?group=bench-sluice-${randomUUID()}`, 'source'));
   const sink = new CountingSink(await openKafkaSink(parseKafkaUrl(`kafka://${bootstrap}/${output}`, 'sink')), expectedResults);
   const deadLetter = new CountingDeadLetters();
@@ -285,31 +296,44 @@ async function main(): Promise<void> {
     log(`preloaded ${events} events (${Math.round(bytes / events)} B each) into ${PARTITIONS} partitions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const plain = (): Promise<Measurement> => measureKafkajs(broker.bootstrap, input, total);
-    const sluice = (): Promise<Measurement> => measureSluice(broker.bootstrap, input, output, total, results);
+    const measure = {
+      plain: (): Promise<Measurement> => measureKafkajs(broker.bootstrap, input, total),
+      sluice: (): Promise<Measurement> => measureSluice(broker.bootstrap, input, output, total, results),
+      whole: (): Promise<Measurement> => measureSluice(broker.bootstrap, input, output, total, results, true),
+    };
     log('warm-up round');
-    await plain();
-    gc();
-    await sluice();
+    for (const side of SIDES) {
+      gc();
+      await measure[side]();
+    }
 
-    const plainRuns: Measurement[] = [];
-    const sluiceRuns: Measurement[] = [];
-    const ratios: number[] = [];
+    const runs: Record<Side, Measurement[]> = { plain: [], sluice: [], whole: [] };
+    const ratios: Record<Exclude<Side, 'plain'>, number[]> = { sluice: [], whole: [] };
     const cpuRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['sluice', 'plain'] as const) : (['plain', 'sluice'] as const);
-      const got: Partial<Record<'sluice' | 'plain', Measurement>> = {};
+      // each round in another order, so that no side always runs first or after the same one
+      const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length] as Side);
+      const got: Partial<Record<Side, Measurement>> = {};
       for (const side of order) {
         gc();
-        got[side] = side === 'plain' ? await plain() : await sluice();
+        got[side] = await measure[side]();
       }
       const p = got.plain as Measurement;
       const s = got.sluice as Measurement;
-      plainRuns.push(p);
-      sluiceRuns.push(s);
-      ratios.push(p.seconds / s.seconds);
+      const w = got.whole as Measurement;
+      runs.plain.push(p);
+      runs.sluice.push(s);
+      runs.whole.push(w);
+      ratios.sluice.push(p.seconds / s.seconds);
+      ratios.whole.push(p.seconds / w.seconds);
       cpuRatios.push(p.cpu / s.cpu);
-      log(`round ${round + 1}/${ROUNDS}: kafkajs ${Math.round(total / p.seconds)} ev/s, Sluice ${Math.round(total / s.seconds)} ev/s, ratio ${(p.seconds / s.seconds).toFixed(3)}`);
+      log(
+        `round ${round + 1}/${ROUNDS}: kafkajs ${Math.round(total / p.seconds)} ev/s, Sluice ${Math.round(total / s.seconds)} ev/s (ratio ${(p.seconds / s.seconds).toFixed(3)}), ` +
+          `whole values ${Math.round(total / w.seconds)} ev/s (ratio ${(p.seconds / w.seconds).toFixed(3)})`,
+      );
     }
+    const plainRuns = runs.plain;
+    const sluiceRuns = runs.sluice;
 
     const row = (runs: readonly Measurement[]) => ({
       seconds: Number(median(runs.map((r) => r.seconds)).toFixed(3)),
@@ -328,9 +352,11 @@ async function main(): Promise<void> {
       results: sluiceRuns[0]?.results ?? 0,
       kafkajs: row(plainRuns),
       sluice: row(sluiceRuns),
-      ratio: Number(median(ratios).toFixed(3)),
-      ratioRange: [Number(Math.min(...ratios).toFixed(3)), Number(Math.max(...ratios).toFixed(3))],
+      sluiceWholeValues: row(runs.whole),
+      ratio: Number(median(ratios.sluice).toFixed(3)),
+      ratioRange: [Number(Math.min(...ratios.sluice).toFixed(3)), Number(Math.max(...ratios.sluice).toFixed(3))],
       cpuRatio: Number(median(cpuRatios).toFixed(3)),
+      wholeValuesRatio: Number(median(ratios.whole).toFixed(3)),
       totalSeconds: Number(((performance.now() - began) / 1000).toFixed(1)),
     };
     if (json) {
@@ -341,16 +367,19 @@ async function main(): Promise<void> {
     console.log(`vs a plain kafkajs consumer group (eachBatch, count messages, no commits) over the same pre-loaded topic`);
     console.log(`(medians of ${ROUNDS} alternating rounds after a warm-up; timed from the first record to the last record's end: counted (kafkajs),`);
     console.log(` its window result acknowledged by the broker (Sluice); ratio = Sluice ev/s ÷ kafkajs ev/s, median of per-round ratios; ${process.version})`);
+    console.log(`Sluice parses only the fields the pipeline reads (ts, page; every record still checked whole); "whole" parses every value whole,`);
+    console.log(`as a pipeline with a map or a key function after parseJson does`);
     console.log('side       events   start s   seconds        ev/s   ev/node-cpu-s   (ev/s range)');
     for (const [name, r] of [
       ['kafkajs', report.kafkajs],
       ['Sluice', report.sluice],
+      ['whole', report.sluiceWholeValues],
     ] as const) {
       console.log(
         `${name.padEnd(8)} ${String(total).padStart(8)}   ${r.startupSeconds.toFixed(2).padStart(7)}   ${r.seconds.toFixed(2).padStart(7)}   ${String(r.eventsPerSec).padStart(9)}   ${String(r.eventsPerCpuSec).padStart(13)}   (${r.eventsPerSecRange.join('–')})`,
       );
     }
-    console.log(`ratio ${report.ratio} (range ${report.ratioRange.join('–')}; target ≥ 0.6); per Node CPU-second ${report.cpuRatio}`);
+    console.log(`ratio ${report.ratio} (range ${report.ratioRange.join('–')}; target ≥ 0.6); per Node CPU-second ${report.cpuRatio}; whole values ${report.wholeValuesRatio}`);
     console.log(`${report.results} window results written per Sluice run; ${report.totalSeconds} s in all`);
   } finally {
     process.removeListener('SIGINT', onSignal);
