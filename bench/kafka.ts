@@ -295,7 +295,6 @@ async function main(): Promise<void> {
     const { bytes, results } = await preload(broker.bootstrap, input, events);
     log(`preloaded ${events} events (${Math.round(bytes / events)} B each) into ${PARTITIONS} partitions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const plain = (): Promise<Measurement> => measureKafkajs(broker.bootstrap, input, total);
     const measure = {
       plain: (): Promise<Measurement> => measureKafkajs(broker.bootstrap, input, total),
       sluice: (): Promise<Measurement> => measureSluice(broker.bootstrap, input, output, total, results),
