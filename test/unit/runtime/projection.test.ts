@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { definePipeline } from '../../../src/pipeline.js';
 import type { PipelineDefinition } from '../../../src/core/definition.js';
-import type { Operator } from '../../../src/core/operator.js';
+import { batchOperator, readsOnly, type Operator } from '../../../src/core/operator.js';
 import { parseJson, parseJsonBuilds } from '../../../src/operators/parse-json.js';
 import { session, tumbling } from '../../../src/windows/assigners.js';
 import { avg, count, distinct, max, min, p95, reduce, sum } from '../../../src/windows/aggregates/index.js';
@@ -24,6 +24,12 @@ describe('projection pushdown into parseJson', () => {
     expect(parseJsonBuilds(windowed.before[0])).toEqual(['ts', 'page', 'device', 'v', 'u', 'ms']);
     const few = definePipeline('p', (s) => s.parseJson().withWatermarks({ time: 'at' }).window({ assign: tumbling(10), aggregate: { n: count() } }));
     expect(parseJsonBuilds(few.before[0])).toEqual(['at']);
+    // a user's operator that declares its reads keeps the projection, and adds its fields
+    const own = readsOnly(batchOperator(() => (events) => events), ['region.name']);
+    const declared = definePipeline('p', (s) => s.parseJson().pipe(own).withWatermarks({ time: 'at' }).window({ assign: tumbling(10), aggregate: { n: count() } }));
+    expect(parseJsonBuilds(declared.before[0])).toEqual(['region', 'at']);
+    const undeclared = definePipeline('p', (s) => s.parseJson().pipe(batchOperator(() => (events) => events)).withWatermarks({ time: 'at' }).window({ assign: tumbling(10), aggregate: { n: count() } }));
+    expect(parseJsonBuilds(undeclared.before[0])).toBe('whole');
 
     const whole: Record<string, PipelineDefinition> = {
       'a map after parseJson': definePipeline('p', (s) => s.parseJson<{ ts: number }>().map((v) => v).withWatermarks({ time: 'ts' }).window({ assign: tumbling(10), aggregate: { n: count() } })),
