@@ -37,6 +37,17 @@ export interface Aggregate<A = unknown, R = unknown> {
   readonly fields?: readonly string[];
 }
 
+/**
+ * Declares what a built-in aggregate reads ({@link Aggregate.fields}) as a property that object
+ * spread does not copy: `{ ...count(), add: (n, e) => n + e.weight }` reads what its own `add`
+ * reads, so it must not inherit count's "nothing" (and gets whole values instead).
+ *
+ * @example readingFields({ create, add, merge, result }, ['latencyMs'])
+ */
+export function readingFields<A, R>(aggregate: Aggregate<A, R>, fields: readonly string[]): Aggregate<A, R> {
+  return Object.defineProperty(aggregate, 'fields', { value: [...fields], enumerable: false });
+}
+
 /** Named outputs of a window: each name becomes a field of the result. */
 export type AggregateMap = Readonly<Record<string, Aggregate>>;
 

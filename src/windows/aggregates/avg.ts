@@ -1,4 +1,4 @@
-import type { Aggregate } from './aggregate.js';
+import { type Aggregate, readingFields } from './aggregate.js';
 import { exactValue } from './exact-sum.js';
 import { type SumAcc, sumParts } from './sum.js';
 
@@ -12,5 +12,5 @@ import { type SumAcc, sumParts } from './sum.js';
  * @see percentile
  */
 export function avg(field: string): Aggregate<SumAcc, number | null> {
-  return { ...sumParts(field), result: (acc) => (acc.n === 0 ? null : exactValue(acc.partials) / acc.n) };
+  return readingFields({ ...sumParts(field), result: (acc) => (acc.n === 0 ? null : exactValue(acc.partials) / acc.n) }, [field]);
 }

@@ -1,6 +1,6 @@
 import { canonicalKey } from '../../core/keys.js';
 import { compilePath } from '../../core/paths.js';
-import type { Aggregate } from './aggregate.js';
+import { type Aggregate, readingFields } from './aggregate.js';
 import { badSaved, isPlainObject } from './saved.js';
 
 /**
@@ -30,8 +30,7 @@ export interface DistinctAcc {
 export function distinct(field: string): Aggregate<DistinctAcc, number> {
   const get = compilePath(field);
   const slot = 'distinct:' + field;
-  return {
-    fields: [field],
+  return readingFields({
     create: () => ({ values: new Set(), objects: new Set() }),
     add: (acc, event) => {
       const value = get(event);
@@ -52,7 +51,7 @@ export function distinct(field: string): Aggregate<DistinctAcc, number> {
     save: (acc) => ({ values: [...acc.values], objects: [...acc.objects] }),
     load: (saved) => loadDistinct(saved, slot),
     slot,
-  };
+  }, [field]);
 }
 
 function loadDistinct(saved: unknown, slot: string): DistinctAcc {

@@ -1,5 +1,5 @@
 import { compilePath } from '../../core/paths.js';
-import type { Aggregate } from './aggregate.js';
+import { type Aggregate, readingFields } from './aggregate.js';
 import { numericCheck } from './numeric-field.js';
 import { loadBox, saveBox } from './saved.js';
 
@@ -12,8 +12,7 @@ import { loadBox, saveBox } from './saved.js';
  */
 export function max(field: string): Aggregate<{ value: number }, number | null> {
   const get = compilePath(field);
-  return {
-    fields: [field],
+  return readingFields({
     // -Infinity stands for "no value yet": check() keeps non-finite values out, so it cannot be
     // a real maximum. A box updated in place, rather than a bare number stored back into the
     // window's accumulator array, spares a heap allocation per event.
@@ -34,5 +33,5 @@ export function max(field: string): Aggregate<{ value: number }, number | null> 
     save: saveBox,
     load: (saved) => loadBox(saved, 'max:' + field),
     slot: 'max:' + field,
-  };
+  }, [field]);
 }

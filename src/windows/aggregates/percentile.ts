@@ -1,7 +1,7 @@
 import { DDSketch } from '@datadog/sketches-js';
 import { ErrorCode, UserError } from '../../core/errors.js';
 import { compilePath } from '../../core/paths.js';
-import type { Aggregate } from './aggregate.js';
+import { type Aggregate, readingFields } from './aggregate.js';
 import { numericCheck } from './numeric-field.js';
 import { badSaved, isPlainObject, loadNumber, saveNumber } from './saved.js';
 
@@ -162,7 +162,6 @@ function sketchParts(field: string): Omit<Aggregate<PercentileAcc, unknown>, 're
   const get = compilePath(field);
   const slot = 'sketch:' + field;
   return {
-    fields: [field],
     create: () => null,
     add: (acc, event) => {
       const value = get(event);
@@ -204,7 +203,7 @@ export function percentile(field: string, q: number): Aggregate<PercentileAcc, n
   if (!(q > 0 && q < 1)) {
     throw new UserError(ErrorCode.BAD_DEFINITION, `percentile of '${field}': q must be between 0 and 1 (exclusive), got ${q}`);
   }
-  return {
+  return readingFields({
     ...sketchParts(field),
     result: (acc) => {
       if (acc === null || acc.count === 0) return null;
@@ -213,7 +212,7 @@ export function percentile(field: string, q: number): Aggregate<PercentileAcc, n
       // zero answer would depend on arrival order; `+ 0` turns -0 into 0 and leaves the rest.
       return value + 0;
     },
-  };
+  }, [field]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { compilePath } from '../../core/paths.js';
-import type { Aggregate } from './aggregate.js';
+import { type Aggregate, readingFields } from './aggregate.js';
 import { addExact, exactValue, mergeExact } from './exact-sum.js';
 import { numericCheck } from './numeric-field.js';
 import { badSaved, isPlainObject, loadNumber, saveNumber } from './saved.js';
@@ -29,7 +29,6 @@ export function sumParts(field: string): Omit<Aggregate<SumAcc, unknown>, 'resul
   const get = compilePath(field);
   const slot = 'sum:' + field;
   return {
-    fields: [field],
     create: () => ({ partials: [], n: 0 }),
     add: (acc, event) => {
       const value = get(event);
@@ -76,5 +75,5 @@ function loadSum(saved: unknown, slot: string): SumAcc {
  * @see count
  */
 export function sum(field: string): Aggregate<SumAcc, number | null> {
-  return { ...sumParts(field), result: (acc) => (acc.n === 0 ? null : exactValue(acc.partials)) };
+  return readingFields({ ...sumParts(field), result: (acc) => (acc.n === 0 ? null : exactValue(acc.partials)) }, [field]);
 }

@@ -36,6 +36,9 @@ describe('projection pushdown into parseJson', () => {
       'a key function': definePipeline('p', (s) => s.parseJson<{ ts: number }>().withWatermarks({ time: 'ts' }).keyBy((v) => v.ts).window({ assign: tumbling(10), aggregate: { n: count() } })),
       'a time function': definePipeline('p', (s) => s.parseJson<{ ts: number }>().withWatermarks({ time: (v) => v.ts }).window({ assign: tumbling(10), aggregate: { n: count() } })),
       'a reduce aggregate': definePipeline('p', (s) => s.parseJson().withWatermarks({ time: 'ts' }).window({ assign: tumbling(10), aggregate: { r: reduce({ create: () => 0, add: (a: number) => a + 1, result: (a: number) => a }) } })),
+      'an aggregate spread from count() with its own add': definePipeline('p', (s) =>
+        s.parseJson().withWatermarks({ time: 'ts' }).window({ assign: tumbling(10), aggregate: { w: { ...count(), add: (n: number, e: unknown) => n + Number((e as { w: number }).w) } } }),
+      ),
       'a field named __proto__': definePipeline('p', (s) => s.parseJson().withWatermarks({ time: 'ts' }).keyBy('__proto__').window({ assign: tumbling(10), aggregate: { n: count() } })),
       'no window (values are the output)': definePipeline('p', (s) => s.parseJson().withWatermarks({ time: 'ts' }).keyBy('k')),
     };
