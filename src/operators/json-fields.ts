@@ -65,10 +65,22 @@ export type FieldProjector = (bytes: Buffer) => Record<string, unknown> | undefi
  * @example compileProjection(['ts', 'page'])?.(Buffer.from('{"ts":1,"page":"/a","x":[2]}')) // { ts: 1, page: '/a' }
  */
 export function compileProjection(paths: readonly string[]): FieldProjector | undefined {
-  const names = [...new Set(paths.map((path) => path.split('.')[0] as string))];
+  const names = topLevelFields(paths);
   if (names.some((name) => name === '__proto__' || ![...name].every((c) => PLAIN[c.charCodeAt(0)] === 1))) return undefined;
   const keys = names.map((name) => Buffer.from(name, 'latin1'));
   return (bytes) => project(bytes, names, keys);
+}
+
+/** The top-level fields dotted `paths` start with, each once: `['a.b', 'a', 'c']` → `['a', 'c']`. */
+export function topLevelFields(paths: readonly string[]): string[] {
+  return [...new Set(paths.map((path) => path.split('.')[0] as string))];
+}
+
+/** The fields a scan of the top-level object decodes, and where it puts them. */
+interface Wanted {
+  readonly names: readonly string[];
+  readonly keys: readonly Buffer[];
+  readonly out: Record<string, unknown>;
 }
 
 /** Whether the last string {@link string} scanned had a backslash escape. */
@@ -76,40 +88,11 @@ let escaped = false;
 
 function project(b: Buffer, names: readonly string[], keys: readonly Buffer[]): Record<string, unknown> | undefined {
   const end = b.length;
-  let i = space(b, 0, end);
-  if (i >= end || b[i] !== OPEN_BRACE) return undefined;
+  const start = space(b, 0, end);
+  if (start >= end || b[start] !== OPEN_BRACE) return undefined;
   const out: Record<string, unknown> = {};
-  i = space(b, i + 1, end);
-  if (i < end && b[i] === CLOSE_BRACE) {
-    i++;
-  } else {
-    for (;;) {
-      if (i >= end || b[i] !== QUOTE) return undefined;
-      const keyStart = i + 1;
-      i = string(b, i, end);
-      if (i < 0 || escaped) return undefined;
-      const keyEnd = i - 1;
-      i = space(b, i, end);
-      if (i >= end || b[i] !== COLON) return undefined;
-      i = space(b, i + 1, end);
-      const valueStart = i;
-      i = value(b, i, end, 1);
-      if (i < 0) return undefined;
-      const wanted = match(b, keyStart, keyEnd, keys);
-      if (wanted >= 0) out[names[wanted] as string] = decode(b, valueStart, i);
-      i = space(b, i, end);
-      if (i >= end) return undefined;
-      const next = b[i];
-      if (next === COMMA) {
-        i = space(b, i + 1, end);
-        continue;
-      }
-      if (next !== CLOSE_BRACE) return undefined;
-      i++;
-      break;
-    }
-  }
-  return space(b, i, end) === end ? out : undefined;
+  const i = container(b, start, end, OPEN_BRACE, 1, { names, keys, out });
+  return i >= 0 && space(b, i, end) === end ? out : undefined;
 }
 
 function space(b: Buffer, i: number, end: number): number {
@@ -154,22 +137,34 @@ function string(b: Buffer, i: number, end: number): number {
   }
 }
 
-/** An object or array at `i`, holding values at most `MAX_DEPTH` deep. */
-function container(b: Buffer, i: number, end: number, open: number, depth: number): number {
+/**
+ * An object or array at `i`, holding values at most `MAX_DEPTH` deep. With `wanted` (the
+ * top-level object), the members it names are decoded into `wanted.out`; a key with escapes is
+ * then handed back (-1), since it is not compared byte for byte.
+ */
+function container(b: Buffer, i: number, end: number, open: number, depth: number, wanted?: Wanted): number {
   const close = open === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
   i = space(b, i + 1, end);
   if (i < end && b[i] === close) return i + 1;
   for (;;) {
+    let member = -1;
     if (open === OPEN_BRACE) {
       if (i >= end || b[i] !== QUOTE) return -1;
+      const keyStart = i + 1;
       i = string(b, i, end);
       if (i < 0) return -1;
+      if (wanted !== undefined) {
+        if (escaped) return -1;
+        member = match(b, keyStart, i - 1, wanted.keys);
+      }
       i = space(b, i, end);
       if (i >= end || b[i] !== COLON) return -1;
       i = space(b, i + 1, end);
     }
+    const valueStart = i;
     i = value(b, i, end, depth);
     if (i < 0) return -1;
+    if (member >= 0) (wanted as Wanted).out[(wanted as Wanted).names[member] as string] = decode(b, valueStart, i);
     i = space(b, i, end);
     if (i >= end) return -1;
     const next = b[i];

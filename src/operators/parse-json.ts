@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { batchOperator, type Operator } from '../core/operator.js';
 import type { Envelope, Raw } from '../core/envelope.js';
 import { ErrorCode, messageOf } from '../core/errors.js';
-import { compileProjection, type FieldProjector } from './json-fields.js';
+import { compileProjection, topLevelFields, type FieldProjector } from './json-fields.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -38,7 +38,7 @@ export function parseJson<T = unknown>(): Operator<Raw, T> {
  */
 export function parseJsonFields<T = unknown>(paths: readonly string[]): Operator<Raw, T> | undefined {
   const project = compileProjection(paths);
-  return project === undefined ? undefined : parser<T>(project, [...new Set(paths.map((path) => path.split('.')[0] as string))]);
+  return project === undefined ? undefined : parser<T>(project, topLevelFields(paths));
 }
 
 const PARSE_JSON: unique symbol = Symbol('sluice.parseJson');

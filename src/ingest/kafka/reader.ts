@@ -177,7 +177,7 @@ export class KafkaPartitionReader implements PartitionReader {
 }
 
 /** A Kafka key or header value as text: UTF-8, or `base64:…` when the bytes are not text. */
-export function textOf(bytes: Buffer | string | null | undefined): string | null {
+function textOf(bytes: Buffer | string | null | undefined): string | null {
   if (bytes === null || bytes === undefined) return null;
   if (typeof bytes === 'string') return bytes;
   return isUtf8(bytes) ? bytes.toString('utf8') : 'base64:' + bytes.toString('base64');
@@ -187,7 +187,7 @@ export function textOf(bytes: Buffer | string | null | undefined): string | null
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** A record's headers as text, the first value of a repeated header. */
-export function headersOf(headers: IHeaders | undefined): Record<string, string> {
+function headersOf(headers: IHeaders | undefined): Record<string, string> {
   if (headers === undefined) return NO_HEADERS;
   let out: Record<string, string> | undefined;
   for (const name in headers) {
